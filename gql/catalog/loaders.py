@@ -1,0 +1,17 @@
+"""Per-request DataLoaders of the catalog."""
+
+from aiodataloader import DataLoader
+
+from gql.catalog import models, service
+from gql.context import Context
+
+
+def images_by_product_id(context: Context) -> DataLoader[int, list[models.ProductImage]]:
+    """Images of many products in one statement."""
+
+    async def load(product_ids: list[int]) -> list[list[models.ProductImage]]:
+        async with context.session() as session:
+            grouped = await service.images_of_products(session, product_ids)
+        return [grouped[product_id] for product_id in product_ids]
+
+    return DataLoader(load)

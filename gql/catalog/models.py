@@ -1,0 +1,55 @@
+"""Catalog tables: products and product images."""
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from gql.db import Base, utcnow
+
+
+class Product(Base):
+    """A thing for sale, with its price and the units in stock."""
+
+    __tablename__ = "product"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("stock >= 0", name="stock_not_negative"),
+        # Keyset pagination orders: each ends in the primary key.
+        Index("ix_product_price_id", "price", "id"),
+        Index("ix_product_name_id", "name", "id"),
+        Index("ix_product_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    stock: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    images: Mapped[list["ProductImage"]] = relationship(
+        back_populates="product",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ProductImage.position",
+        lazy="raise",
+    )
+
+
+class ProductImage(Base):
+    """An image of a product, shown in `position` order."""
+
+    __tablename__ = "product_image"
+    __table_args__ = (Index("ix_product_image_product_id_position", "product_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    alt_text: Mapped[str] = mapped_column(String(300), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    product: Mapped[Product] = relationship(back_populates="images", lazy="raise")

@@ -1,0 +1,65 @@
+"""Catalog queries: public reads of products."""
+
+from decimal import Decimal
+from typing import Annotated
+
+import strawberry
+
+from gql.catalog import service
+from gql.catalog.service import ProductFilter, ProductOrder
+from gql.catalog.types import Product
+from gql.connections import Connection
+from gql.context import Info
+from gql.ids import parse_id
+from gql.permissions import public
+
+
+@strawberry.input(description="Conditions on the product list; all given ones must hold.")
+class ProductFilterInput:
+    search: str | None = strawberry.field(
+        default=None, description="Case-insensitive substring of the name or SKU."
+    )
+    min_price: Decimal | None = None
+    max_price: Decimal | None = None
+    in_stock: bool | None = None
+
+
+@strawberry.type
+class CatalogQuery:
+    @strawberry.field(description="One product by id, or null.", metadata=public())
+    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+        """Null for an unknown or malformed id."""
+        product_id = parse_id(id)
+        if product_id is None:
+            return None
+        async with info.context.session() as session:
+            product = await service.get_product(session, product_id)
+        return Product.from_model(product) if product else None
+
+    @strawberry.field(description="Products, a keyset page at a time.", metadata=public())
+    async def products(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description="Page size: 20 by default, at most 100.")
+        ] = None,
+        after: str | None = None,
+        filter: ProductFilterInput | None = None,
+        order_by: ProductOrder = ProductOrder.ID_ASC,
+    ) -> Connection[Product]:
+        """Filtered and ordered; `after` is the `endCursor` of the previous page."""
+        product_filter = (
+            ProductFilter(
+                search=filter.search,
+                min_price=filter.min_price,
+                max_price=filter.max_price,
+                in_stock=filter.in_stock,
+            )
+            if filter
+            else ProductFilter()
+        )
+        async with info.context.session() as session:
+            page = await service.list_products(
+                session, first=first, after=after, product_filter=product_filter, order=order_by
+            )
+        return Connection[Product].from_page(page, Product.from_model)

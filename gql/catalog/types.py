@@ -1,0 +1,79 @@
+"""GraphQL types of the catalog."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Self
+
+import strawberry
+
+from gql.catalog import models
+from gql.catalog.loaders import images_by_product_id
+from gql.catalog.service import ProductOrder
+from gql.context import Info
+from gql.user_errors import UserError
+
+ProductOrderBy = strawberry.enum(
+    ProductOrder, name="ProductOrderBy", description="Product list orders."
+)
+
+
+@strawberry.type(description="An image of a product.")
+class ProductImage:
+    id: strawberry.ID
+    url: str
+    alt_text: str
+    position: int
+
+    @classmethod
+    def from_model(cls, image: models.ProductImage) -> Self:
+        """The GraphQL view of an image row."""
+        return cls(
+            id=strawberry.ID(str(image.id)),
+            url=image.url,
+            alt_text=image.alt_text,
+            position=image.position,
+        )
+
+
+@strawberry.type(description="A product of the catalog.")
+class Product:
+    id: strawberry.ID
+    sku: str
+    name: str
+    description: str
+    price: Decimal = strawberry.field(description='Unit price, a decimal string such as "19.99".')
+    stock: int = strawberry.field(description="Units in stock.")
+    created_at: datetime
+    updated_at: datetime
+    db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, product: models.Product) -> Self:
+        """The GraphQL view of a product row."""
+        return cls(
+            id=strawberry.ID(str(product.id)),
+            db_id=product.id,
+            sku=product.sku,
+            name=product.name,
+            description=product.description,
+            price=product.price,
+            stock=product.stock,
+            created_at=product.created_at,
+            updated_at=product.updated_at,
+        )
+
+    @strawberry.field(description="Whether at least one unit is in stock.")
+    def in_stock(self) -> bool:
+        """Derived from the stock level, so it is visible where `stock` is not."""
+        return self.stock > 0
+
+    @strawberry.field(description="The product's images in display order.")
+    async def images(self, info: Info) -> list[ProductImage]:
+        """Batched per request: one statement for all products of a page."""
+        rows = await info.context.loader(images_by_product_id).load(self.db_id)
+        return [ProductImage.from_model(row) for row in rows]
+
+
+@strawberry.type(description="Another product already uses this SKU.")
+class DuplicateSkuError(UserError):
+    pass

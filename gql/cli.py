@@ -1,0 +1,104 @@
+"""The `gql` command: serve, migrate, seed-demo, export-schema."""
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gql.config import get_settings
+
+
+def _serve(_: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run(
+        "gql.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from gql import migrate
+
+    url = get_settings().database_url
+    if args.downgrade:
+        migrate.downgrade(url, args.downgrade)
+    else:
+        migrate.upgrade(url, args.revision)
+    return 0
+
+
+def _seed_demo(_: argparse.Namespace) -> int:
+    from gql.db import Database
+    from gql.demo import seed_demo
+
+    async def run() -> int:
+        database = Database(get_settings())
+        try:
+            return await seed_demo(database)
+        finally:
+            await database.dispose()
+
+    added = asyncio.run(run())
+    print(f"demo data: {added} product(s) added")
+    return 0
+
+
+def export_schema_text() -> str:
+    """The SDL of the live schema, as checked in at schema.graphql."""
+    from gql.schema import schema
+
+    return schema.as_str() + "\n"
+
+
+def _export_schema(args: argparse.Namespace) -> int:
+    text = export_schema_text()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(prog="gql", description="GraphQL commerce and inventory API")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the API (HOST, PORT from the settings)")
+    serve.set_defaults(handler=_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.add_argument("revision", nargs="?", default="head", help="target (default: head)")
+    migrate.add_argument("--downgrade", metavar="REVISION", help="migrate down to REVISION")
+    migrate.set_defaults(handler=_migrate)
+
+    seed = commands.add_parser("seed-demo", help="load demo data (idempotent)")
+    seed.set_defaults(handler=_seed_demo)
+
+    export = commands.add_parser("export-schema", help="print the GraphQL SDL")
+    export.add_argument("-o", "--output", help="write to this file instead of stdout")
+    export.set_defaults(handler=_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `gql` console script."""
+    logging.basicConfig(
+        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

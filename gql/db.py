@@ -1,0 +1,125 @@
+"""Database plumbing: the declarative Base, the engine and the session factories."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+from gql.config import Settings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# An execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
+SQLITE_WRITE_OPTION = "gql_sqlite_write"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored with its zone where the database can, always read back in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    @property
+    def python_type(self) -> type[datetime]:
+        """Values are datetimes (keyset cursors decode by this)."""
+        return datetime
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Normalise to UTC; SQLite keeps no zone, so the stored value is naive UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to what SQLite returns naive."""
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model, with a constraint naming convention for Alembic."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
+    """WAL, a busy timeout, foreign keys, and explicit BEGIN (IMMEDIATE for writers)."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own implicit BEGIN is turned off so that SQLAlchemy's "begin" event
+        # decides how each transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        # A deferred transaction that later writes cannot wait for the lock: it fails at
+        # once when another writer got there first. Writers therefore take it up front.
+        immediate = connection.get_execution_options().get(SQLITE_WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """The engine of one database and the session factories bound to it."""
+
+    def __init__(self, settings: Settings) -> None:
+        url = settings.database_url
+        options: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": True}
+        if not settings.is_sqlite:
+            options |= {
+                "pool_size": settings.db_pool_size,
+                "max_overflow": settings.db_max_overflow,
+            }
+        self.url = url
+        self.is_sqlite = settings.is_sqlite
+        self.engine = create_async_engine(url, **options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine, settings.sqlite_busy_timeout_ms)
+        write_engine = self.engine.execution_options(**{SQLITE_WRITE_OPTION: True})
+        self.read_session = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.write_session = async_sessionmaker(write_engine, expire_on_commit=False)
+
+    async def ping(self) -> None:
+        """Run a trivial statement; raises when the database cannot be reached."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        """Close every pooled connection."""
+        await self.engine.dispose()
+
+
+def new_session(database: Database, *, write: bool) -> AsyncSession:
+    """A fresh session; `write` sessions start their SQLite transactions with BEGIN IMMEDIATE."""
+    return (database.write_session if write else database.read_session)()

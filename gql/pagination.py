@@ -1,0 +1,148 @@
+"""Keyset pagination behind every Relay connection: opaque cursors, constant cost per page."""
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from gql.errors import BadUserInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """A total order: columns with their direction, ending in a unique column."""
+
+    name: str
+    columns: tuple[tuple[InstrumentedAttribute[Any], bool], ...]  # (column, descending)
+
+    def order_by(self) -> list[ColumnElement[Any]]:
+        """The ORDER BY clause of this sort."""
+        return [column.desc() if desc else column.asc() for column, desc in self.columns]
+
+    def values_of(self, entity: Any) -> list[Any]:
+        """The sort values of one row, as stored in its cursor."""
+        return [getattr(entity, column.key) for column, _ in self.columns]
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a keyset connection."""
+
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+    count_statement: Select[int]
+
+
+def page_size(first: int | None) -> int:
+    """`first` with its default, capped at MAX_PAGE_SIZE; negative is bad input."""
+    if first is None:
+        return DEFAULT_PAGE_SIZE
+    if first < 0:
+        raise BadUserInput("`first` must not be negative.", field="first")
+    return min(first, MAX_PAGE_SIZE)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def _decode_value(column: InstrumentedAttribute[Any], raw: Any) -> Any:
+    python_type = column.type.python_type
+    if python_type is Decimal:
+        return Decimal(str(raw))
+    if python_type is datetime:
+        return datetime.fromisoformat(raw)
+    if python_type is int:
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            raise ValueError("not an integer")
+        return raw
+    if python_type is str:
+        if not isinstance(raw, str):
+            raise ValueError("not a string")
+        return raw
+    raise ValueError(f"unsupported cursor column {column.key}")
+
+
+def encode_cursor(sort: SortKey, values: Sequence[Any]) -> str:
+    """An opaque cursor: the sort's name and the row's sort values."""
+    payload = orjson.dumps([sort.name, *(_encode_value(v) for v in values)])
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(sort: SortKey, cursor: str) -> list[Any]:
+    """The sort values in a cursor; a foreign, stale-order or corrupt cursor is bad input."""
+    invalid = BadUserInput("`after` is not a valid cursor for this list and order.", field="after")
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        payload = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+    except (ValueError, UnicodeEncodeError, binascii.Error, orjson.JSONDecodeError):
+        raise invalid from None
+    if not isinstance(payload, list) or len(payload) != len(sort.columns) + 1:
+        raise invalid
+    if payload[0] != sort.name:
+        raise invalid
+    try:
+        return [
+            _decode_value(column, raw)
+            for (column, _), raw in zip(sort.columns, payload[1:], strict=True)
+        ]
+    except (ValueError, TypeError, InvalidOperation):
+        raise invalid from None
+
+
+def _after(sort: SortKey, values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the sort's order."""
+    directions = {desc for _, desc in sort.columns}
+    columns = [column for column, _ in sort.columns]
+    if len(directions) == 1:
+        # One direction: a row-value comparison, which an index on the same columns serves.
+        (descending,) = directions
+        left, right = tuple_(*columns), tuple_(*values)
+        return left < right if descending else left > right
+    clauses: list[ColumnElement[bool]] = []
+    for i, (column, descending) in enumerate(sort.columns):
+        equal_prefix = [c == v for c, v in zip(columns[:i], values[:i], strict=True)]
+        beyond = column < values[i] if descending else column > values[i]
+        clauses.append(and_(*equal_prefix, beyond))
+    return or_(false(), *clauses)
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[T],
+    sort: SortKey,
+    *,
+    first: int | None,
+    after: str | None,
+) -> Page[T]:
+    """One page of `statement` (already filtered) in `sort` order after the `after` cursor."""
+    limit = page_size(first)
+    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+    if after is not None:
+        statement = statement.where(_after(sort, decode_cursor(sort, after)))
+    rows = list(
+        (await session.scalars(statement.order_by(*sort.order_by()).limit(limit + 1))).all()
+    )
+    has_next = len(rows) > limit
+    items = rows[:limit]
+    cursors = [encode_cursor(sort, sort.values_of(item)) for item in items]
+    return Page(items, cursors, has_next, after is not None, count_statement)

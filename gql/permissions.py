@@ -1,0 +1,18 @@
+"""Access markers on schema fields: every root field is public on purpose or guarded."""
+
+from collections.abc import Mapping
+from typing import Any
+
+ACCESS_KEY = "gql.access"
+PUBLIC = "public"
+GUARD_PENDING = "guard-pending"
+
+
+def public() -> Mapping[str, Any]:
+    """Field metadata: open to anonymous callers on purpose."""
+    return {ACCESS_KEY: PUBLIC}
+
+
+def guard_pending(permission: str) -> Mapping[str, Any]:
+    """Field metadata: must require `permission` once roles exist (the access-control issue)."""
+    return {ACCESS_KEY: GUARD_PENDING, "permission": permission}

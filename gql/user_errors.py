@@ -1,0 +1,31 @@
+"""The `UserError` interface: the expected failures that mutations return as data."""
+
+from typing import Self
+
+import strawberry
+
+from gql.errors import DomainError
+
+
+@strawberry.interface(
+    description="An expected failure of a mutation; `field` names the input at fault, if any."
+)
+class UserError:
+    code: str
+    message: str
+    field: str | None
+
+    @classmethod
+    def of(cls, error: DomainError) -> Self:
+        """The GraphQL form of a domain error."""
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+@strawberry.type(description="An input value breaks a rule (length, range, format).")
+class ValidationError(UserError):
+    pass
+
+
+@strawberry.type(description="The record named by an id does not exist.")
+class NotFoundError(UserError):
+    pass

@@ -1,0 +1,209 @@
+"""Fixtures: a real SQLite and (when reachable) a real PostgreSQL database per test run."""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.config import Settings
+from gql.db import Database, new_session
+from gql.main import create_app
+from gql.migrate import upgrade
+from gql.models import Base
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true"
+
+
+def _run(coroutine: Any) -> Any:
+    """Run a coroutine to completion from synchronous fixture code."""
+    return asyncio.run(coroutine)
+
+
+async def _admin(statement: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_URL, timeout=5)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def postgres_reachable() -> bool:
+    """Whether the test PostgreSQL server answers."""
+    try:
+        _run(_admin("SELECT 1"))
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    return True
+
+
+def _postgres_url(database: str) -> str:
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{base}/{database}"
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    """PostgreSQL is there, or the run fails under CI=true."""
+    if postgres_reachable():
+        return True
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"PostgreSQL is required under CI=true but {POSTGRES_ADMIN_URL} is unreachable")
+    return False
+
+
+class EmptyDatabaseFactory:
+    """Creates empty databases of one backend and drops them at the end of the run."""
+
+    def __init__(self, backend: str, tmp: Any) -> None:
+        self.backend = backend
+        self.tmp = tmp
+        self.created: list[str] = []
+
+    def new_url(self) -> str:
+        """The URL of a new, empty database (no tables)."""
+        if self.backend == "sqlite":
+            return f"sqlite+aiosqlite:///{self.tmp.mktemp('sqlite') / 'test.db'}"
+        name = f"gql_test_{uuid.uuid4().hex[:12]}"
+        _run(_admin(f'CREATE DATABASE "{name}"'))
+        self.created.append(name)
+        return _postgres_url(name)
+
+    def drop_all(self) -> None:
+        """Drop every PostgreSQL database made here."""
+        for name in self.created:
+            _run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, postgres_available: bool) -> str:
+    """The database backend of this part of the run."""
+    if request.param == "postgresql" and not postgres_available:
+        pytest.skip("PostgreSQL is not reachable (set CI=true to make this an error)")
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def empty_databases(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmptyDatabaseFactory]:
+    """A factory of empty databases of the current backend."""
+    factory = EmptyDatabaseFactory(backend, tmp_path_factory)
+    yield factory
+    factory.drop_all()
+
+
+@pytest.fixture(scope="session")
+def database_url(empty_databases: EmptyDatabaseFactory) -> str:
+    """A database migrated to head, shared by the tests of one backend."""
+    url = empty_databases.new_url()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    """Settings of the test application."""
+    return Settings(env="test", database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def database(settings: Settings) -> AsyncIterator[Database]:
+    """The shared engine of the current backend."""
+    db = Database(settings)
+    yield db
+    await db.dispose()
+
+
+async def _empty_tables(db: Database) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    async with db.engine.begin() as connection:
+        if db.is_sqlite:
+            for name in tables:
+                await connection.execute(text(f'DELETE FROM "{name}"'))
+        else:
+            joined = ", ".join(f'"{name}"' for name in tables)
+            await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+async def db(database: Database) -> Database:
+    """The shared database, emptied before the test."""
+    await _empty_tables(database)
+    return database
+
+
+@pytest.fixture
+async def session(db: Database) -> AsyncIterator[AsyncSession]:
+    """A session for arranging and checking database state (deferred: it never blocks the app)."""
+    async with new_session(db, write=False) as s:
+        yield s
+
+
+@pytest.fixture
+def app(db: Database, settings: Settings) -> Any:
+    """The application under test, on the test database."""
+    return create_app(settings, database=db)
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the application in process."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+class StatementCounter:
+    """Counts the SQL statements the engine sends (transaction control excluded)."""
+
+    IGNORED = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "PRAGMA")
+
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(self.IGNORED):
+            self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        """How many statements were seen since the last reset."""
+        return len(self.statements)
+
+    def reset(self) -> None:
+        """Forget what was counted."""
+        self.statements.clear()
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[StatementCounter]:
+    """A statement counter attached to the test engine."""
+    counter = StatementCounter()
+    event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+    yield counter
+    event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
+
+
+async def execute(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """POST a GraphQL operation and return the decoded body (the HTTP status must be 200)."""
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body

@@ -1,0 +1,71 @@
+"""Error model: codes on every error, unexpected failures masked, the log keeps the detail."""
+
+import logging
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.catalog import service
+from tests.conftest import execute
+from tests.factories import make_product
+
+SECRET = "postgresql://admin:hunter2@db.internal/prod"
+
+
+async def test_unexpected_exception_is_masked_and_logged(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # given: a resolver whose service blows up with a secret in its message
+    product = await make_product(session, "BOOM")
+
+    async def explode(*_: object, **__: object) -> None:
+        raise RuntimeError(f"cannot SELECT * FROM product via {SECRET}")
+
+    monkeypatch.setattr(service, "get_product", explode)
+    # when
+    with caplog.at_level(logging.ERROR, logger="gql.errors"):
+        response = await client.post(
+            "/graphql", json={"query": f'{{ product(id: "{product.id}") {{ name }} }}'}
+        )
+    # then
+    assert response.status_code == 200
+    assert SECRET not in response.text
+    assert "SELECT" not in response.text
+    assert "Traceback" not in response.text
+    error = response.json()["errors"][0]
+    assert error["message"] == "Internal server error."
+    assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert SECRET in caplog.text
+    assert "Traceback" in caplog.text
+
+
+async def test_database_failure_is_service_unavailable(
+    client: httpx.AsyncClient, db: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    async def down(*_: object, **__: object) -> None:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError(f"{SECRET} refused"))
+
+    monkeypatch.setattr(service, "list_products", down)
+    response = await client.post("/graphql", json={"query": "{ products { totalCount } }"})
+    assert SECRET not in response.text
+    assert response.json()["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
+
+
+async def test_syntax_and_validation_errors_have_codes(client: httpx.AsyncClient) -> None:
+    syntax = await client.post("/graphql", json={"query": "{ products { "})
+    assert syntax.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+    unknown = await client.post("/graphql", json={"query": "{ nope }"})
+    assert unknown.json()["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+async def test_bad_variable_is_bad_user_input(client: httpx.AsyncClient) -> None:
+    body = await execute(
+        client, "query($first: Int) { products(first: $first) { totalCount } }", {"first": "x"}
+    )
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"

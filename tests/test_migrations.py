@@ -1,0 +1,52 @@
+"""Migrations: upgrade, downgrade and upgrade again; models and migrations agree."""
+
+import asyncio
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from gql.migrate import downgrade, upgrade
+from gql.models import Base
+from tests.conftest import EmptyDatabaseFactory
+
+
+def _inspect(url: str, work: Any) -> Any:
+    async def run() -> Any:
+        engine = create_async_engine(url, poolclass=NullPool)
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(work)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def _differences(connection: Connection) -> list[Any]:
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "compare_server_default": True}
+    )
+    return list(compare_metadata(context, Base.metadata))
+
+
+def test_upgrade_downgrade_upgrade(empty_databases: EmptyDatabaseFactory) -> None:
+    url = empty_databases.new_url()
+    upgrade(url)
+    assert _inspect(url, _tables) == set(Base.metadata.tables)
+    downgrade(url, "base")
+    assert _inspect(url, _tables) == set()
+    upgrade(url)
+    assert _inspect(url, _tables) == set(Base.metadata.tables)
+
+
+def test_models_and_migrations_agree(database_url: str) -> None:
+    assert _inspect(database_url, _differences) == []
