@@ -51,6 +51,24 @@ def _seed_demo(_: argparse.Namespace) -> int:
     return 0
 
 
+def _purge(_: argparse.Namespace) -> int:
+    from gql.auth.service import AuthTools
+    from gql.db import Database
+    from gql.housekeeping import purge_once
+
+    async def run() -> tuple[int, int]:
+        settings = get_settings()
+        database = Database(settings)
+        try:
+            return await purge_once(database, AuthTools.from_settings(settings))
+        finally:
+            await database.dispose()
+
+    sessions, failures = asyncio.run(run())
+    print(f"purged {sessions} session(s) and {failures} login failure(s)")
+    return 0
+
+
 def export_schema_text() -> str:
     """The SDL of the live schema, as checked in at schema.graphql."""
     from gql.schema import schema
@@ -82,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     seed = commands.add_parser("seed-demo", help="load demo data (idempotent)")
     seed.set_defaults(handler=_seed_demo)
+
+    purge = commands.add_parser("purge", help="delete expired sessions and old login failures")
+    purge.set_defaults(handler=_purge)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")

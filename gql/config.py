@@ -1,10 +1,14 @@
 """Settings: the only place that reads the environment."""
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Good enough for a laptop, refused in production (ENV=production).
+DEVELOPMENT_JWT_SECRET = "dev-insecure-secret-change-me-000000"
 
 
 class Settings(BaseSettings):
@@ -24,6 +28,30 @@ class Settings(BaseSettings):
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
     graphiql: bool = True
+
+    # Tokens. HS256 signs with jwt_secret; RS256/EdDSA sign with the private key file and
+    # publish the public key at /.well-known/jwks.json.
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_algorithm: Literal["HS256", "RS256", "EdDSA"] = "HS256"
+    jwt_private_key_file: Path | None = None
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "gql"
+    jwt_audience: str = "gql-api"
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=10)
+    refresh_token_ttl_seconds: int = Field(default=14 * 24 * 3600, ge=60)
+
+    # Brute-force protection of login, shared by every process through the database.
+    login_max_failures_per_account: int = Field(default=5, ge=1)
+    login_max_failures_per_ip: int = Field(default=50, ge=1)
+    login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
+
+    # Argon2id cost (RFC 9106's second recommendation by default).
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
+    argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Expired sessions and old login failures are deleted this often (0: only `gql purge`).
+    purge_interval_seconds: int = Field(default=3600, ge=0)
 
     @property
     def is_sqlite(self) -> bool:

@@ -10,19 +10,42 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
+from gql.auth.service import AuthTools, Client, Viewer, authenticate
 from gql.config import Settings
 from gql.db import Database, new_session
+from gql.errors import Unauthenticated
 
 LoaderT = TypeVar("LoaderT")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` value; another scheme is refused."""
+    if authorization is None or not authorization.strip():
+        return None
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Use `Authorization: Bearer <access token>`.")
+    return token.strip()
 
 
 class Context(BaseContext):
     """What every resolver of one request shares."""
 
-    def __init__(self, database: Database, settings: Settings) -> None:
+    def __init__(
+        self,
+        database: Database,
+        settings: Settings,
+        auth: AuthTools,
+        *,
+        authorization: str | None = None,
+        client: Client = Client(),
+    ) -> None:
         super().__init__()
         self.database = database
         self.settings = settings
+        self.auth = auth
+        self.authorization = authorization
+        self.client = client
         # Set by the OperationKind extension before any resolver runs.
         self.is_mutation = False
         self._session: AsyncSession | None = None
@@ -30,6 +53,9 @@ class Context(BaseContext):
         # two tasks at once: every use of the request's session goes through this lock.
         self._session_lock = asyncio.Lock()
         self._loaders: dict[Callable[..., Any], Any] = {}
+        self._viewer: Viewer | None = None
+        self._authenticated = False
+        self._auth_lock = asyncio.Lock()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -40,15 +66,47 @@ class Context(BaseContext):
             yield self._session
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """The session for one mutation: committed once when the block succeeds."""
+    async def transaction(
+        self, *, commit_on: tuple[type[BaseException], ...] = ()
+    ) -> AsyncIterator[AsyncSession]:
+        """The session for one mutation: committed once when the block succeeds.
+
+        An exception listed in `commit_on` is an outcome whose writes must stay (a failed
+        login is counted, a reused refresh token revokes its session): commit, then raise.
+        """
         async with self.session() as session:
             try:
                 yield session
+            except commit_on:
                 await session.commit()
+                raise
             except BaseException:
                 await session.rollback()
                 raise
+            await session.commit()
+
+    async def viewer(self) -> Viewer | None:
+        """The authenticated caller, or None when no token came; a bad token is an error."""
+        async with self._auth_lock:
+            if not self._authenticated:
+                token = bearer_token(self.authorization)
+                if token is not None:
+                    async with self.session() as session:
+                        self._viewer = await authenticate(session, self.auth, token)
+                self._authenticated = True
+            return self._viewer
+
+    async def require_viewer(self) -> Viewer:
+        """The authenticated caller; UNAUTHENTICATED without one."""
+        viewer = await self.viewer()
+        if viewer is None:
+            raise Unauthenticated("Authentication is required.")
+        return viewer
+
+    def forget_viewer(self) -> None:
+        """Authenticate again on next use (after the caller's session changed)."""
+        self._viewer = None
+        self._authenticated = False
 
     def loader(self, factory: Callable[["Context"], LoaderT]) -> LoaderT:
         """The request's instance of a DataLoader, made by `factory` on first use."""
@@ -67,9 +125,22 @@ class Context(BaseContext):
 Info: TypeAlias = strawberry.Info[Context, None]
 
 
+def client_of(connection: HTTPConnection) -> Client:
+    """The address and user agent of a request."""
+    host = connection.client.host if connection.client else ""
+    return Client(ip=host, user_agent=connection.headers.get("user-agent", ""))
+
+
 async def context_getter(connection: HTTPConnection) -> AsyncIterator[Context]:
     """FastAPI dependency: a Context for each HTTP request or WebSocket connection."""
-    context = Context(connection.app.state.database, connection.app.state.settings)
+    state = connection.app.state
+    context = Context(
+        state.database,
+        state.settings,
+        state.auth,
+        authorization=connection.headers.get("authorization"),
+        client=client_of(connection),
+    )
     try:
         yield context
     finally:

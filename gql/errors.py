@@ -8,7 +8,7 @@ class ErrorCode(StrEnum):
     """Codes carried in `errors[].extensions.code`."""
 
     UNAUTHENTICATED = "UNAUTHENTICATED"
-    TOKEN_EXPIRED = "TOKEN_EXPIRED"  # noqa: S105 (an error code, not a secret)
+    TOKEN_EXPIRED = "TOKEN_EXPIRED"
     FORBIDDEN = "FORBIDDEN"
     NOT_FOUND = "NOT_FOUND"
     BAD_USER_INPUT = "BAD_USER_INPUT"

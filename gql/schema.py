@@ -7,14 +7,16 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from gql.auth.mutations import AuthMutation
+from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
 from gql.extensions import CodedErrors, OperationKind, is_unexpected
 
 logger = logging.getLogger("gql.errors")
 
-Query = merge_types("Query", (CatalogQuery,))
-Mutation = merge_types("Mutation", (CatalogMutation,))
+Query = merge_types("Query", (AuthQuery, CatalogQuery))
+Mutation = merge_types("Mutation", (AuthMutation, CatalogMutation))
 
 
 class Schema(strawberry.Schema):

@@ -4,6 +4,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -12,8 +13,9 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth.service import AuthTools
 from gql.config import Settings
-from gql.db import Database, new_session
+from gql.db import Database, new_session, utcnow
 from gql.main import create_app
 from gql.migrate import upgrade
 from gql.models import Base
@@ -110,10 +112,49 @@ def database_url(empty_databases: EmptyDatabaseFactory) -> str:
     return url
 
 
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    """Test settings: cheap password hashing, no background purge, no `.env`."""
+    values: dict[str, Any] = {
+        "env": "test",
+        "database_url": database_url,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "argon2_parallelism": 1,
+        "purge_interval_seconds": 0,
+    }
+    return Settings(**(values | overrides), _env_file=None)  # type: ignore[arg-type]
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     """Settings of the test application."""
-    return Settings(env="test", database_url=database_url, _env_file=None)  # type: ignore[call-arg]
+    return make_settings(database_url)
+
+
+class FakeClock:
+    """An injectable clock that only moves when told to."""
+
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """The clock of the application under test."""
+    return FakeClock()
+
+
+@pytest.fixture
+def auth_tools(settings: Settings, clock: FakeClock) -> AuthTools:
+    """Hashing and token tools on the fake clock."""
+    return AuthTools.from_settings(settings, clock)
 
 
 @pytest.fixture(scope="session")
@@ -150,9 +191,9 @@ async def session(db: Database) -> AsyncIterator[AsyncSession]:
 
 
 @pytest.fixture
-def app(db: Database, settings: Settings) -> Any:
+def app(db: Database, settings: Settings, auth_tools: AuthTools) -> Any:
     """The application under test, on the test database."""
-    return create_app(settings, database=db)
+    return create_app(settings, database=db, auth=auth_tools)
 
 
 @pytest.fixture
@@ -207,3 +248,54 @@ async def execute(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+class LiveServer:
+    """A uvicorn server on a real 127.0.0.1 socket, running in the test's event loop."""
+
+    def __init__(self, app: Any) -> None:
+        import uvicorn
+
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Serve until stopped; returns once the socket listens."""
+        self.task = asyncio.create_task(self.server.serve())
+        for _ in range(500):
+            if self.server.started:
+                return
+            await asyncio.sleep(0.01)
+        raise RuntimeError("uvicorn did not start")
+
+    @property
+    def port(self) -> int:
+        """The port the server bound."""
+        port: int = self.server.servers[0].sockets[0].getsockname()[1]
+        return port
+
+    @property
+    def http_url(self) -> str:
+        """Base URL for HTTP."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """URL of the GraphQL WebSocket endpoint."""
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+    async def stop(self) -> None:
+        """Shut the server down."""
+        self.server.should_exit = True
+        if self.task is not None:
+            await asyncio.wait_for(self.task, timeout=10)
+
+
+@pytest.fixture
+async def live_server(app: Any) -> AsyncIterator[LiveServer]:
+    """The application served on a real socket."""
+    server = LiveServer(app)
+    await server.start()
+    yield server
+    await server.stop()

@@ -1,0 +1,1 @@
+"""Identity: users, passwords, JWT access/refresh tokens and sessions."""

@@ -1,0 +1,179 @@
+"""Identity mutations: register, login, token refresh, logout and password change."""
+
+from typing import Annotated
+
+import strawberry
+
+from gql.auth import service
+from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, RefreshTokenReused
+from gql.auth.types import (
+    AuthPayload,
+    EmailTakenError,
+    InvalidCredentialsError,
+    RateLimitedError,
+)
+from gql.context import Info
+from gql.errors import EntityNotFound, InvalidInput
+from gql.permissions import authenticated, public
+from gql.user_errors import NotFoundError, ValidationError
+
+
+@strawberry.input
+class RegisterInput:
+    email: str
+    password: str = strawberry.field(description="8 to 128 characters, not the email.")
+    full_name: str = ""
+
+
+@strawberry.input
+class LoginInput:
+    email: str
+    password: str
+
+
+@strawberry.input
+class ChangePasswordInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.type(description="Sessions were ended.")
+class LogoutSuccess:
+    revoked_sessions: int
+
+
+@strawberry.type
+class RevokeSessionSuccess:
+    session_id: strawberry.ID
+
+
+@strawberry.type(description="The password changed; every other session was ended.")
+class ChangePasswordSuccess:
+    revoked_sessions: int
+
+
+RegisterResult = Annotated[
+    AuthPayload | ValidationError | EmailTakenError, strawberry.union("RegisterResult")
+]
+LoginResult = Annotated[
+    AuthPayload | InvalidCredentialsError | RateLimitedError, strawberry.union("LoginResult")
+]
+RevokeSessionResult = Annotated[
+    RevokeSessionSuccess | NotFoundError, strawberry.union("RevokeSessionResult")
+]
+ChangePasswordResult = Annotated[
+    ChangePasswordSuccess | InvalidCredentialsError | ValidationError,
+    strawberry.union("ChangePasswordResult"),
+]
+
+
+@strawberry.type
+class AuthMutation:
+    @strawberry.mutation(description="Create an account and sign in.", metadata=public())
+    async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
+        """New accounts are active at once."""
+        context = info.context
+        try:
+            async with context.transaction() as session:
+                signed_in = await service.register(
+                    session,
+                    context.auth,
+                    email=input.email,
+                    password=input.password,
+                    full_name=input.full_name,
+                    client=context.client,
+                )
+        except EmailTaken as error:
+            return EmailTakenError.of(error)
+        except InvalidInput as error:
+            return ValidationError.of(error)
+        return AuthPayload.of(signed_in, context.auth.clock())
+
+    @strawberry.mutation(description="Sign in with email and password.", metadata=public())
+    async def login(self, info: Info, input: LoginInput) -> LoginResult:
+        """Failures are counted per account and per address; too many lock logins out."""
+        context = info.context
+        try:
+            async with context.transaction(commit_on=(InvalidCredentials,)) as session:
+                signed_in = await service.login(
+                    session,
+                    context.auth,
+                    email=input.email,
+                    password=input.password,
+                    client=context.client,
+                )
+        except InvalidCredentials as error:
+            return InvalidCredentialsError.of(error)
+        except LoginRateLimited as error:
+            return RateLimitedError(
+                code=error.code, message=error.message, field=None, retry_after=error.retry_after
+            )
+        return AuthPayload.of(signed_in, context.auth.clock())
+
+    @strawberry.mutation(
+        description="Exchange a refresh token for a new pair; each refresh token works once.",
+        metadata=public(),
+    )
+    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+        """UNAUTHENTICATED or TOKEN_EXPIRED in `errors` when the token cannot be exchanged."""
+        context = info.context
+        async with context.transaction(commit_on=(RefreshTokenReused,)) as session:
+            signed_in = await service.refresh(session, context.auth, refresh_token)
+        return AuthPayload.of(signed_in, context.auth.clock())
+
+    @strawberry.mutation(description="End the current session.", metadata=authenticated())
+    async def logout(self, info: Info) -> LogoutSuccess:
+        """Its access and refresh tokens stop working at once."""
+        viewer = await info.context.require_viewer()
+        async with info.context.transaction() as session:
+            revoked = await service.logout(session, info.context.auth, viewer)
+        info.context.forget_viewer()
+        return LogoutSuccess(revoked_sessions=revoked)
+
+    @strawberry.mutation(
+        description="End every session of the caller, this one included.",
+        metadata=authenticated(),
+    )
+    async def logout_all(self, info: Info) -> LogoutSuccess:
+        """Every token of the caller stops working at once."""
+        viewer = await info.context.require_viewer()
+        async with info.context.transaction() as session:
+            revoked = await service.logout_all(session, info.context.auth, viewer)
+        info.context.forget_viewer()
+        return LogoutSuccess(revoked_sessions=revoked)
+
+    @strawberry.mutation(
+        description="End one of the caller's sessions (see mySessions).", metadata=authenticated()
+    )
+    async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionResult:
+        """Another user's session reads exactly like a missing one."""
+        viewer = await info.context.require_viewer()
+        try:
+            async with info.context.transaction() as session:
+                await service.revoke_session(session, info.context.auth, viewer, str(id))
+        except EntityNotFound as error:
+            return NotFoundError.of(error)
+        if str(id) == viewer.session_id:
+            info.context.forget_viewer()
+        return RevokeSessionSuccess(session_id=id)
+
+    @strawberry.mutation(
+        description="Change the password; every other session is ended.", metadata=authenticated()
+    )
+    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+        """The current password must be given again."""
+        viewer = await info.context.require_viewer()
+        try:
+            async with info.context.transaction() as session:
+                revoked = await service.change_password(
+                    session,
+                    info.context.auth,
+                    viewer,
+                    current_password=input.current_password,
+                    new_password=input.new_password,
+                )
+        except InvalidCredentials as error:
+            return InvalidCredentialsError.of(error)
+        except InvalidInput as error:
+            return ValidationError.of(error)
+        return ChangePasswordSuccess(revoked_sessions=revoked)

@@ -1,0 +1,90 @@
+"""GraphQL types of identity."""
+
+import math
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from gql.auth import models
+from gql.auth.service import SignedIn
+from gql.user_errors import UserError
+
+
+@strawberry.type(description="An account.")
+class User:
+    id: strawberry.ID
+    email: str
+    full_name: str
+    is_active: bool
+    created_at: datetime
+    db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, user: models.User) -> Self:
+        """The GraphQL view of a user row."""
+        return cls(
+            id=strawberry.ID(str(user.id)),
+            db_id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            is_active=user.is_active,
+            created_at=user.created_at,
+        )
+
+
+@strawberry.type(description="A login: where and when it started and was last refreshed.")
+class Session:
+    id: strawberry.ID
+    created_at: datetime
+    last_used_at: datetime = strawberry.field(description="When its token was last refreshed.")
+    expires_at: datetime
+    user_agent: str
+    current: bool = strawberry.field(description="Whether this request runs in this session.")
+
+    @classmethod
+    def from_model(cls, session: models.AuthSession, *, current_id: str) -> Self:
+        """The GraphQL view of a session row."""
+        return cls(
+            id=strawberry.ID(session.id),
+            created_at=session.created_at,
+            last_used_at=session.last_used_at,
+            expires_at=session.expires_at,
+            user_agent=session.user_agent,
+            current=session.id == current_id,
+        )
+
+
+@strawberry.type(description="A fresh token pair. Send the access token as `Bearer`.")
+class AuthPayload:
+    access_token: str
+    refresh_token: str
+    token_type: str = strawberry.field(description='Always "Bearer".')
+    expires_in: int = strawberry.field(description="Seconds until the access token expires.")
+    user: User
+
+    @classmethod
+    def of(cls, signed_in: SignedIn, now: datetime) -> Self:
+        """The payload for a started or refreshed session."""
+        return cls(
+            access_token=signed_in.access.token,
+            refresh_token=signed_in.refresh.token,
+            token_type="Bearer",
+            expires_in=max(0, math.ceil((signed_in.access.expires_at - now).total_seconds())),
+            user=User.from_model(signed_in.user),
+        )
+
+
+@strawberry.type(description="The email or password is incorrect (which one is not told).")
+class InvalidCredentialsError(UserError):
+    pass
+
+
+@strawberry.type(description="Too many failed logins; retry after `retryAfter` seconds.")
+class RateLimitedError(UserError):
+    retry_after: int
+
+
+@strawberry.type(description="An account with this email exists already.")
+class EmailTakenError(UserError):
+    pass
