@@ -36,18 +36,29 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(_: argparse.Namespace) -> int:
+    from gql.auth.service import AuthTools
     from gql.db import Database
-    from gql.demo import seed_demo
+    from gql.demo import DEMO_ACCOUNTS, seed_demo
+
+    settings = get_settings()
+    if settings.is_production:
+        print(
+            "error: seed-demo creates accounts with known passwords; not in production",
+            file=sys.stderr,
+        )
+        return 2
 
     async def run() -> int:
-        database = Database(get_settings())
+        database = Database(settings)
         try:
-            return await seed_demo(database)
+            return await seed_demo(database, AuthTools.from_settings(settings))
         finally:
             await database.dispose()
 
     added = asyncio.run(run())
     print(f"demo data: {added} product(s) added")
+    for email, password, role in DEMO_ACCOUNTS:
+        print(f"demo {role}: email {email!r}, password {password!r}")
     return 0
 
 
@@ -66,6 +77,69 @@ def _purge(_: argparse.Namespace) -> int:
 
     sessions, failures = asyncio.run(run())
     print(f"purged {sessions} session(s) and {failures} login failure(s)")
+    return 0
+
+
+def _create_admin(args: argparse.Namespace) -> int:
+    import getpass
+
+    from sqlalchemy import select
+
+    from gql.auth.models import User
+    from gql.auth.service import AuthTools, ensure_admin, normalize_email
+    from gql.db import Database, new_session
+    from gql.errors import DomainError
+
+    settings = get_settings()
+    password = settings.admin_password.get_secret_value() if settings.admin_password else None
+
+    def prompt() -> str | None:
+        if password or not sys.stdin.isatty():
+            return password
+        first = getpass.getpass("Password for the new admin: ")
+        if first != getpass.getpass("Repeat it: "):
+            raise SystemExit("the passwords differ")
+        return first
+
+    async def run() -> bool:
+        database = Database(settings)
+        tools = AuthTools.from_settings(settings)
+        try:
+            async with new_session(database, write=True) as session:
+                exists = await session.scalar(
+                    select(User.id).where(User.email == normalize_email(args.email))
+                )
+                created = await ensure_admin(
+                    session, tools, email=args.email, password=None if exists else prompt()
+                )
+                await session.commit()
+                return created
+        finally:
+            await database.dispose()
+
+    try:
+        created = asyncio.run(run())
+    except DomainError as error:
+        print(f"error: {error.message} (set ADMIN_PASSWORD or run in a terminal)", file=sys.stderr)
+        return 2
+    print(f"{args.email}: {'created as admin' if created else 'promoted to admin'}")
+    return 0
+
+
+def export_permissions_text() -> str:
+    """The permission matrix, as checked in at docs/permissions.md."""
+    from gql.permissions import permission_matrix
+    from gql.schema import schema
+
+    return permission_matrix(schema)
+
+
+def _export_permissions(args: argparse.Namespace) -> int:
+    text = export_permissions_text()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -103,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     purge = commands.add_parser("purge", help="delete expired sessions and old login failures")
     purge.set_defaults(handler=_purge)
+
+    admin = commands.add_parser(
+        "create-admin",
+        help="create or promote an admin (password from ADMIN_PASSWORD or a prompt)",
+    )
+    admin.add_argument("--email", required=True)
+    admin.set_defaults(handler=_create_admin)
+
+    matrix = commands.add_parser("export-permissions", help="print the permission matrix")
+    matrix.add_argument("-o", "--output", help="write to this file instead of stdout")
+    matrix.set_defaults(handler=_export_permissions)
 
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")

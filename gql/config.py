@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Good enough for a laptop, refused in production (ENV=production).
@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+
+    # Read by `gql create-admin` when it has to create the account (never an argument).
+    admin_password: SecretStr | None = None
 
     # Expired sessions and old login failures are deleted this often (0: only `gql purge`).
     purge_interval_seconds: int = Field(default=3600, ge=0)

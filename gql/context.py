@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 from strawberry.fastapi import BaseContext
 
+from gql.auth.roles import permissions_of_user
 from gql.auth.service import AuthTools, Client, Viewer, authenticate
 from gql.config import Settings
 from gql.db import Database, new_session
@@ -55,6 +56,7 @@ class Context(BaseContext):
         self._loaders: dict[Callable[..., Any], Any] = {}
         self._viewer: Viewer | None = None
         self._authenticated = False
+        self._permissions: frozenset[str] | None = None
         self._auth_lock = asyncio.Lock()
 
     @asynccontextmanager
@@ -103,10 +105,22 @@ class Context(BaseContext):
             raise Unauthenticated("Authentication is required.")
         return viewer
 
+    async def permissions(self) -> frozenset[str]:
+        """The caller's permissions, read once per request from their current roles."""
+        viewer = await self.viewer()
+        if viewer is None:
+            return frozenset()
+        async with self._auth_lock:
+            if self._permissions is None:
+                async with self.session() as session:
+                    self._permissions = await permissions_of_user(session, viewer.user.id)
+            return self._permissions
+
     def forget_viewer(self) -> None:
         """Authenticate again on next use (after the caller's session changed)."""
         self._viewer = None
         self._authenticated = False
+        self._permissions = None
 
     def loader(self, factory: Callable[["Context"], LoaderT]) -> LoaderT:
         """The request's instance of a DataLoader, made by `factory` on first use."""

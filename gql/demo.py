@@ -4,9 +4,19 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
+from gql.auth import roles
+from gql.auth.models import User
+from gql.auth.service import AuthTools, ensure_admin
 from gql.catalog import service as catalog
 from gql.catalog.models import Product
 from gql.db import Database, new_session
+
+# Development only: `gql seed-demo` refuses to run in production.
+DEMO_ACCOUNTS = [
+    ("admin@example.com", "gql-demo-admin", "admin"),
+    ("staff@example.com", "gql-demo-staff", "staff"),
+    ("customer@example.com", "gql-demo-customer", "customer"),
+]
 
 DEMO_PRODUCTS: list[tuple[str, str, str, str, int, int]] = [
     # sku, name, description, price, stock, images
@@ -32,8 +42,25 @@ DEMO_PRODUCTS: list[tuple[str, str, str, str, int, int]] = [
 ]
 
 
-async def seed_demo(database: Database) -> int:
-    """Insert the demo products that are missing; returns how many were added."""
+async def _seed_accounts(database: Database, tools: AuthTools) -> None:
+    async with new_session(database, write=True) as session:
+        for email, password, role in DEMO_ACCOUNTS:
+            if await session.scalar(select(User.id).where(User.email == email)) is not None:
+                continue
+            if role == roles.ADMIN:
+                await ensure_admin(session, tools, email=email, password=password)
+                continue
+            user = User(email=email, hashed_password=tools.passwords.hash(password))
+            session.add(user)
+            await session.flush()
+            await roles.give_role_by_name(session, user.id, roles.CUSTOMER)
+            await roles.give_role_by_name(session, user.id, role)
+        await session.commit()
+
+
+async def seed_demo(database: Database, tools: AuthTools) -> int:
+    """Insert the demo accounts and products that are missing; returns products added."""
+    await _seed_accounts(database, tools)
     added = 0
     async with new_session(database, write=True) as session:
         existing = set(await session.scalars(select(Product.sku)))

@@ -1,12 +1,19 @@
-"""Access markers on schema fields: every root field is public on purpose or guarded."""
+"""Guards on schema fields, and the gate that every root field is guarded or public."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import strawberry
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+from gql.errors import Forbidden, Unauthenticated
 
 ACCESS_KEY = "gql.access"
 PUBLIC = "public"
-AUTHENTICATED = "authenticated"
-GUARD_PENDING = "guard-pending"
 
 
 def public() -> Mapping[str, Any]:
@@ -14,11 +21,135 @@ def public() -> Mapping[str, Any]:
     return {ACCESS_KEY: PUBLIC}
 
 
-def authenticated() -> Mapping[str, Any]:
-    """Field metadata: any signed-in caller (the resolver checks it via the context)."""
-    return {ACCESS_KEY: AUTHENTICATED}
+class IsAuthenticated(BasePermission):
+    """Any caller with a valid access token of a live session."""
+
+    message = "Authentication is required."
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        """A bad or expired token raises its own code; no token is UNAUTHENTICATED."""
+        return await info.context.viewer() is not None
+
+    def on_unauthorized(self) -> None:
+        """Raise a coded error instead of Strawberry's generic one."""
+        raise Unauthenticated(self.message)
 
 
-def guard_pending(permission: str) -> Mapping[str, Any]:
-    """Field metadata: must require `permission` once roles exist (the access-control issue)."""
-    return {ACCESS_KEY: GUARD_PENDING, "permission": permission}
+class HasPermission(BasePermission):
+    """A caller whose roles grant `permission` (read once per request)."""
+
+    def __init__(self, permission: str) -> None:
+        self.permission = permission
+        self.message = f"The `{permission}` permission is required."
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        """UNAUTHENTICATED without a caller, FORBIDDEN without the permission."""
+        if await info.context.viewer() is None:
+            raise Unauthenticated("Authentication is required.")
+        return self.permission in await info.context.permissions()
+
+    def on_unauthorized(self) -> None:
+        """Raise a coded error instead of Strawberry's generic one."""
+        raise Forbidden(self.message or "Forbidden.")
+
+
+def authenticated() -> list[FieldExtension]:
+    """Field extensions: any signed-in caller."""
+    return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
+
+
+def requires(permission: str) -> list[FieldExtension]:
+    """Field extensions: callers holding `permission`."""
+    return [PermissionExtension(permissions=[HasPermission(permission)], use_directives=False)]
+
+
+@dataclass(frozen=True)
+class FieldAccess:
+    """Who may resolve one field of the schema."""
+
+    type_name: str
+    field_name: str
+    rule: str  # "public", "authenticated", a permission name, or "UNGUARDED"
+
+
+def _rule(field: StrawberryField) -> str | None:
+    for extension in field.extensions:
+        if isinstance(extension, PermissionExtension):
+            names = []
+            for permission in extension.permissions:
+                if isinstance(permission, HasPermission):
+                    names.append(permission.permission)
+                elif isinstance(permission, IsAuthenticated):
+                    names.append("authenticated")
+                else:
+                    names.append(type(permission).__name__)
+            return " + ".join(names)
+    if field.metadata.get(ACCESS_KEY) == PUBLIC:
+        return PUBLIC
+    return None
+
+
+def _fields(definition: StrawberryObjectDefinition) -> Iterator[StrawberryField]:
+    yield from definition.fields
+
+
+def field_access(schema: strawberry.Schema) -> list[FieldAccess]:
+    """Every root field and every guarded object field, with its rule."""
+    roots = {"Query", "Mutation", "Subscription"}
+    result = []
+    for name, concrete in sorted(schema.schema_converter.type_map.items()):
+        definition = concrete.definition
+        if not isinstance(definition, StrawberryObjectDefinition) or definition.is_input:
+            continue
+        for field in _fields(definition):
+            rule = _rule(field)
+            field_name = schema.config.name_converter.from_field(field)
+            if name in roots:
+                result.append(FieldAccess(name, field_name, rule or "UNGUARDED"))
+            elif rule is not None and rule != PUBLIC:
+                result.append(FieldAccess(name, field_name, rule))
+    return result
+
+
+def unguarded_fields(schema: strawberry.Schema) -> list[str]:
+    """Root fields that are neither guarded nor marked public: each one is a bug."""
+    return [
+        f"{access.type_name}.{access.field_name}"
+        for access in field_access(schema)
+        if access.rule == "UNGUARDED"
+    ]
+
+
+def permission_matrix(schema: strawberry.Schema) -> str:
+    """Markdown: who may call each operation, and what each role grants."""
+    from gql.auth.roles import PERMISSIONS, SEEDED_ROLES
+
+    lines = [
+        "# Permissions",
+        "",
+        "Generated by `gql export-permissions -o docs/permissions.md`; a test fails when it",
+        "is stale. `public`: anyone; `authenticated`: any signed-in user; otherwise the",
+        "permission the caller's roles must grant.",
+        "",
+        "## Operations and guarded fields",
+        "",
+        "| field | requires |",
+        "|---|---|",
+    ]
+    order = {"Query": 0, "Mutation": 1, "Subscription": 2}
+    for access in sorted(
+        field_access(schema), key=lambda a: (order.get(a.type_name, 3), a.type_name, a.field_name)
+    ):
+        lines.append(f"| `{access.type_name}.{access.field_name}` | {access.rule} |")
+    roles = list(SEEDED_ROLES)
+    lines += [
+        "",
+        "## Seeded roles",
+        "",
+        "| permission | " + " | ".join(roles) + " | meaning |",
+        "|---|" + "---|" * len(roles) + "---|",
+    ]
+    for name, description in PERMISSIONS.items():
+        marks = ["yes" if name in SEEDED_ROLES[role][1] else "" for role in roles]
+        lines.append(f"| `{name}` | " + " | ".join(marks) + f" | {description} |")
+    return "\n".join(lines) + "\n"

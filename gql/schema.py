@@ -7,6 +7,7 @@ from graphql import GraphQLError
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
+from gql.auth.admin import AdminMutation, AdminQuery
 from gql.auth.mutations import AuthMutation
 from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
@@ -15,8 +16,8 @@ from gql.extensions import CodedErrors, OperationKind, is_unexpected
 
 logger = logging.getLogger("gql.errors")
 
-Query = merge_types("Query", (AuthQuery, CatalogQuery))
-Mutation = merge_types("Mutation", (AuthMutation, CatalogMutation))
+Query = merge_types("Query", (AuthQuery, AdminQuery, CatalogQuery))
+Mutation = merge_types("Mutation", (AuthMutation, AdminMutation, CatalogMutation))
 
 
 class Schema(strawberry.Schema):

@@ -10,9 +10,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import event, insert, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth.models import Permission, Role, role_permission
+from gql.auth.roles import PERMISSIONS, SEEDED_ROLES
 from gql.auth.service import AuthTools
 from gql.config import Settings
 from gql.db import Database, new_session, utcnow
@@ -166,6 +168,7 @@ async def database(settings: Settings) -> AsyncIterator[Database]:
 
 
 async def _empty_tables(db: Database) -> None:
+    """Every table empty, except the seeded roles and permissions (restored as migrated)."""
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     async with db.engine.begin() as connection:
         if db.is_sqlite:
@@ -174,6 +177,19 @@ async def _empty_tables(db: Database) -> None:
         else:
             joined = ", ".join(f'"{name}"' for name in tables)
             await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+        await connection.execute(
+            insert(Permission), [{"name": n, "description": d} for n, d in PERMISSIONS.items()]
+        )
+        for name, (description, granted) in SEEDED_ROLES.items():
+            role_id = (
+                await connection.execute(
+                    insert(Role).values(name=name, description=description).returning(Role.id)
+                )
+            ).scalar_one()
+            await connection.execute(
+                insert(role_permission),
+                [{"role_id": role_id, "permission_name": p} for p in granted],
+            )
 
 
 @pytest.fixture

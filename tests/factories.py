@@ -2,10 +2,17 @@
 
 from decimal import Decimal
 
+import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth import roles
+from gql.auth.models import Role, User
 from gql.catalog import service
 from gql.catalog.models import Product
+from gql.db import Database, new_session
+
+PASSWORD = "correct horse battery"
 
 
 async def make_product(
@@ -27,3 +34,27 @@ async def make_product(
         )
     await session.commit()
     return product
+
+
+async def signed_in(
+    client: httpx.AsyncClient, db: Database, email: str, *role_names: str
+) -> dict[str, str]:
+    """Register `email` (a customer), give it `role_names`, and return its auth headers."""
+    response = await client.post(
+        "/graphql",
+        json={
+            "query": "mutation($i: RegisterInput!) { register(input: $i) "
+            "{ ... on AuthPayload { accessToken } } }",
+            "variables": {"i": {"email": email, "password": PASSWORD}},
+        },
+    )
+    token = response.json()["data"]["register"]["accessToken"]
+    async with new_session(db, write=True) as session:
+        user_id = await session.scalar(select(User.id).where(User.email == email))
+        assert user_id is not None
+        for name in role_names:
+            role_id = await session.scalar(select(Role.id).where(Role.name == name))
+            assert role_id is not None
+            await roles.assign_role(session, user_id, role_id)
+        await session.commit()
+    return {"Authorization": f"Bearer {token}"}

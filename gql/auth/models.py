@@ -2,10 +2,44 @@
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gql.db import Base, utcnow
+
+role_permission = Table(
+    "role_permission",
+    Base.metadata,
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission_name", ForeignKey("permission.name", ondelete="CASCADE"), primary_key=True),
+)
+
+user_role = Table(
+    "user_role",
+    Base.metadata,
+    Column("user_id", ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("role.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_user_role_role_id", "role_id"),
+)
+
+
+class Permission(Base):
+    """A named right, such as `product:write`; roles grant them."""
+
+    __tablename__ = "permission"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Role(Base):
+    """A named set of permissions that users are given."""
+
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(String(300), default="")
 
 
 class User(Base):

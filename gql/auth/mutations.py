@@ -121,7 +121,7 @@ class AuthMutation:
             signed_in = await service.refresh(session, context.auth, refresh_token)
         return AuthPayload.of(signed_in, context.auth.clock())
 
-    @strawberry.mutation(description="End the current session.", metadata=authenticated())
+    @strawberry.mutation(description="End the current session.", extensions=authenticated())
     async def logout(self, info: Info) -> LogoutSuccess:
         """Its access and refresh tokens stop working at once."""
         viewer = await info.context.require_viewer()
@@ -132,7 +132,7 @@ class AuthMutation:
 
     @strawberry.mutation(
         description="End every session of the caller, this one included.",
-        metadata=authenticated(),
+        extensions=authenticated(),
     )
     async def logout_all(self, info: Info) -> LogoutSuccess:
         """Every token of the caller stops working at once."""
@@ -143,7 +143,7 @@ class AuthMutation:
         return LogoutSuccess(revoked_sessions=revoked)
 
     @strawberry.mutation(
-        description="End one of the caller's sessions (see mySessions).", metadata=authenticated()
+        description="End one of the caller's sessions (see mySessions).", extensions=authenticated()
     )
     async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionResult:
         """Another user's session reads exactly like a missing one."""
@@ -158,7 +158,7 @@ class AuthMutation:
         return RevokeSessionSuccess(session_id=id)
 
     @strawberry.mutation(
-        description="Change the password; every other session is ended.", metadata=authenticated()
+        description="Change the password; every other session is ended.", extensions=authenticated()
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
         """The current password must be given again."""

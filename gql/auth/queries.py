@@ -10,7 +10,7 @@ from gql.permissions import authenticated
 
 @strawberry.type
 class AuthQuery:
-    @strawberry.field(description="The authenticated caller.", metadata=authenticated())
+    @strawberry.field(description="The authenticated caller.", extensions=authenticated())
     async def me(self, info: Info) -> User:
         """UNAUTHENTICATED without a valid access token."""
         viewer = await info.context.require_viewer()
@@ -18,7 +18,7 @@ class AuthQuery:
 
     @strawberry.field(
         description="The caller's live sessions, most recently used first.",
-        metadata=authenticated(),
+        extensions=authenticated(),
     )
     async def my_sessions(self, info: Info) -> list[Session]:
         """`current` marks the session of this request."""

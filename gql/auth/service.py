@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth import roles
 from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, RefreshTokenReused
 from gql.auth.models import AuthSession, LoginFailure, User
 from gql.auth.passwords import PasswordHasher, check_password_policy
@@ -142,7 +143,35 @@ async def register(
             await session.flush()
     except IntegrityError:
         raise EmailTaken("An account with this email already exists.", field="email") from None
+    await roles.give_role_by_name(session, user.id, roles.CUSTOMER)
     return await _start_session(session, tools, user, client)
+
+
+async def ensure_admin(
+    session: AsyncSession, tools: AuthTools, *, email: str, password: str | None
+) -> bool:
+    """Give `email` the admin role, creating the account if needed; True when created."""
+    address = clean_email(email)
+    user = await session.scalar(select(User).where(User.email == address))
+    created = user is None
+    if user is None:
+        if not password:
+            raise InvalidInput("A password is needed to create the account.", field="password")
+        check_password_policy(password, address)
+        user = User(
+            email=address,
+            hashed_password=tools.passwords.hash(password),
+            full_name="",
+            is_active=True,
+            created_at=tools.clock(),
+        )
+        session.add(user)
+        await session.flush()
+        await roles.give_role_by_name(session, user.id, roles.CUSTOMER)
+    user.is_active = True
+    await roles.give_role_by_name(session, user.id, roles.ADMIN)
+    await session.flush()
+    return created
 
 
 async def _retry_after(

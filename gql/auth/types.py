@@ -7,8 +7,45 @@ from typing import Self
 import strawberry
 
 from gql.auth import models
+from gql.auth.loaders import permissions_by_role_id, roles_by_user_id
 from gql.auth.service import SignedIn
+from gql.context import Info
 from gql.user_errors import UserError
+
+
+@strawberry.type(description="A named right, such as `product:write`.")
+class Permission:
+    name: str
+    description: str
+
+    @classmethod
+    def from_model(cls, permission: models.Permission) -> Self:
+        """The GraphQL view of a permission row."""
+        return cls(name=permission.name, description=permission.description)
+
+
+@strawberry.type(description="A named set of permissions given to users.")
+class Role:
+    id: strawberry.ID
+    name: str
+    description: str
+    db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, role: models.Role) -> Self:
+        """The GraphQL view of a role row."""
+        return cls(
+            id=strawberry.ID(str(role.id)),
+            db_id=role.id,
+            name=role.name,
+            description=role.description,
+        )
+
+    @strawberry.field(description="The permissions this role grants, by name.")
+    async def permissions(self, info: Info) -> list[Permission]:
+        """Batched per request."""
+        rows = await info.context.loader(permissions_by_role_id).load(self.db_id)
+        return [Permission.from_model(row) for row in rows]
 
 
 @strawberry.type(description="An account.")
@@ -31,6 +68,21 @@ class User:
             is_active=user.is_active,
             created_at=user.created_at,
         )
+
+    @strawberry.field(description="The user's roles, by name.")
+    async def roles(self, info: Info) -> list[Role]:
+        """Batched per request."""
+        rows = await info.context.loader(roles_by_user_id).load(self.db_id)
+        return [Role.from_model(row) for row in rows]
+
+    @strawberry.field(description="Every permission the user's roles grant, by name.")
+    async def permissions(self, info: Info) -> list[str]:
+        """The union over the user's roles."""
+        role_rows = await info.context.loader(roles_by_user_id).load(self.db_id)
+        granted = await info.context.loader(permissions_by_role_id).load_many(
+            [role.id for role in role_rows]
+        )
+        return sorted({permission.name for group in granted for permission in group})
 
 
 @strawberry.type(description="A login: where and when it started and was last refreshed.")
@@ -87,4 +139,19 @@ class RateLimitedError(UserError):
 
 @strawberry.type(description="An account with this email exists already.")
 class EmailTakenError(UserError):
+    pass
+
+
+@strawberry.type(description="Another role has this name.")
+class RoleNameTakenError(UserError):
+    pass
+
+
+@strawberry.type(description="A permission name that does not exist.")
+class UnknownPermissionError(UserError):
+    pass
+
+
+@strawberry.type(description="The change would leave no active admin.")
+class LastAdminError(UserError):
     pass

@@ -11,10 +11,10 @@ from gql.catalog.types import DuplicateSkuError, Product, ProductImage
 from gql.context import Info
 from gql.errors import EntityNotFound, InvalidInput
 from gql.ids import require_id
-from gql.permissions import guard_pending
+from gql.permissions import requires
 from gql.user_errors import NotFoundError, ValidationError
 
-WRITE = guard_pending("product:write")
+WRITE = "product:write"
 
 
 @strawberry.input
@@ -111,7 +111,7 @@ ReorderProductImagesResult = Annotated[
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation(description="Add a product to the catalog.", metadata=WRITE)
+    @strawberry.mutation(description="Add a product to the catalog.", extensions=requires(WRITE))
     async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
         """Fails with DuplicateSkuError or ValidationError, changing nothing."""
         try:
@@ -130,7 +130,7 @@ class CatalogMutation:
             return ValidationError.of(error)
         return CreateProductSuccess(product=Product.from_model(product))
 
-    @strawberry.mutation(description="Change some fields of a product.", metadata=WRITE)
+    @strawberry.mutation(description="Change some fields of a product.", extensions=requires(WRITE))
     async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductResult:
         """Omitted fields keep their values; null is not a value for any of them."""
         changes = {
@@ -150,7 +150,7 @@ class CatalogMutation:
             return NotFoundError.of(error)
         return UpdateProductSuccess(product=Product.from_model(product))
 
-    @strawberry.mutation(description="Remove a product and its images.", metadata=WRITE)
+    @strawberry.mutation(description="Remove a product and its images.", extensions=requires(WRITE))
     async def delete_product(self, info: Info, id: strawberry.ID) -> DeleteProductResult:
         """NotFoundError for an unknown id."""
         try:
@@ -161,7 +161,7 @@ class CatalogMutation:
             return NotFoundError.of(error)
         return DeleteProductSuccess(deleted_id=strawberry.ID(str(product_id)))
 
-    @strawberry.mutation(description="Attach an image to a product.", metadata=WRITE)
+    @strawberry.mutation(description="Attach an image to a product.", extensions=requires(WRITE))
     async def add_product_image(
         self, info: Info, input: AddProductImageInput
     ) -> AddProductImageResult:
@@ -186,7 +186,9 @@ class CatalogMutation:
             image=ProductImage.from_model(image), product=Product.from_model(product)
         )
 
-    @strawberry.mutation(description="Detach an image from its product.", metadata=WRITE)
+    @strawberry.mutation(
+        description="Detach an image from its product.", extensions=requires(WRITE)
+    )
     async def remove_product_image(self, info: Info, id: strawberry.ID) -> RemoveProductImageResult:
         """The remaining images close the gap."""
         try:
@@ -201,7 +203,9 @@ class CatalogMutation:
             removed_id=strawberry.ID(str(image_id)), product=Product.from_model(product)
         )
 
-    @strawberry.mutation(description="Set the display order of a product's images.", metadata=WRITE)
+    @strawberry.mutation(
+        description="Set the display order of a product's images.", extensions=requires(WRITE)
+    )
     async def reorder_product_images(
         self, info: Info, input: ReorderProductImagesInput
     ) -> ReorderProductImagesResult:

@@ -10,6 +10,7 @@ from gql.catalog import models
 from gql.catalog.loaders import images_by_product_id
 from gql.catalog.service import ProductOrder
 from gql.context import Info
+from gql.permissions import requires
 from gql.user_errors import UserError
 
 ProductOrderBy = strawberry.enum(
@@ -42,7 +43,10 @@ class Product:
     name: str
     description: str
     price: Decimal = strawberry.field(description='Unit price, a decimal string such as "19.99".')
-    stock: int = strawberry.field(description="Units in stock.")
+    stock: int | None = strawberry.field(
+        description="Units in stock (needs `inventory:read`; everyone sees `inStock`).",
+        extensions=requires("inventory:read"),
+    )
     created_at: datetime
     updated_at: datetime
     db_id: strawberry.Private[int]
@@ -65,7 +69,7 @@ class Product:
     @strawberry.field(description="Whether at least one unit is in stock.")
     def in_stock(self) -> bool:
         """Derived from the stock level, so it is visible where `stock` is not."""
-        return self.stock > 0
+        return (self.stock or 0) > 0
 
     @strawberry.field(description="The product's images in display order.")
     async def images(self, info: Info) -> list[ProductImage]:

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product, ProductImage
+from gql.db import Database
 from tests.conftest import execute
-from tests.factories import make_product
+from tests.factories import make_product, signed_in
 
 USER_ERROR = "... on UserError { code message field }"
 
@@ -69,6 +70,14 @@ mutation Reorder($input: ReorderProductImagesInput!) {{
   }}
 }}
 """
+
+
+@pytest.fixture
+async def client(client: httpx.AsyncClient, db: Database) -> httpx.AsyncClient:
+    """A client signed in as staff (who hold `product:write`)."""
+    client.headers.update(await signed_in(client, db, "staff@example.com", "staff"))
+    return client
+
 
 VALID = {"sku": "NB-A5", "name": "Notebook", "price": "12.50", "description": "Dotted", "stock": 4}
 

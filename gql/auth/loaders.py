@@ -1,0 +1,28 @@
+"""Per-request DataLoaders of identity."""
+
+from aiodataloader import DataLoader
+
+from gql.auth import models, roles
+from gql.context import Context
+
+
+def roles_by_user_id(context: Context) -> DataLoader[int, list[models.Role]]:
+    """Roles of many users in one statement."""
+
+    async def load(user_ids: list[int]) -> list[list[models.Role]]:
+        async with context.session() as session:
+            grouped = await roles.roles_of_users(session, user_ids)
+        return [grouped[user_id] for user_id in user_ids]
+
+    return DataLoader(load)
+
+
+def permissions_by_role_id(context: Context) -> DataLoader[int, list[models.Permission]]:
+    """Permissions of many roles in one statement."""
+
+    async def load(role_ids: list[int]) -> list[list[models.Permission]]:
+        async with context.session() as session:
+            grouped = await roles.permissions_of_roles(session, role_ids)
+        return [grouped[role_id] for role_id in role_ids]
+
+    return DataLoader(load)
