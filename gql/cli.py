@@ -126,6 +126,31 @@ def _create_admin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_ledger(_: argparse.Namespace) -> int:
+    from gql.db import Database, new_session
+    from gql.inventory.service import check_ledger
+
+    async def run() -> list[str]:
+        database = Database(get_settings())
+        try:
+            async with new_session(database, write=False) as session:
+                return [
+                    f"product {m.product_id}: stock {m.stock}, ledger sum {m.ledger_sum}"
+                    for m in await check_ledger(session)
+                ]
+        finally:
+            await database.dispose()
+
+    mismatches = asyncio.run(run())
+    for line in mismatches:
+        print(line)
+    if mismatches:
+        print(f"ledger check failed: {len(mismatches)} product(s) disagree", file=sys.stderr)
+        return 1
+    print("ledger check passed: every product's stock equals the sum of its ledger")
+    return 0
+
+
 def export_permissions_text() -> str:
     """The permission matrix, as checked in at docs/permissions.md."""
     from gql.permissions import permission_matrix
@@ -184,6 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     admin.add_argument("--email", required=True)
     admin.set_defaults(handler=_create_admin)
+
+    ledger = commands.add_parser(
+        "check-ledger", help="exit non-zero if a product's stock is not the sum of its ledger"
+    )
+    ledger.set_defaults(handler=_check_ledger)
 
     matrix = commands.add_parser("export-permissions", help="print the permission matrix")
     matrix.add_argument("-o", "--output", help="write to this file instead of stdout")

@@ -11,15 +11,20 @@ from gql.auth.models import (
 )
 from gql.catalog.models import Product, ProductImage
 from gql.db import Base
+from gql.inventory.models import StockMovement
+from gql.orders.models import Order, OrderLine
 
 __all__ = [
     "AuthSession",
     "Base",
     "LoginFailure",
+    "Order",
+    "OrderLine",
     "Permission",
     "Product",
     "ProductImage",
     "Role",
+    "StockMovement",
     "User",
     "role_permission",
     "user_role",

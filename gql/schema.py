@@ -13,11 +13,17 @@ from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
 from gql.extensions import CodedErrors, OperationKind, is_unexpected
+from gql.inventory.mutations import InventoryMutation
+from gql.inventory.queries import InventoryQuery
+from gql.orders.mutations import OrderMutation
+from gql.orders.queries import OrderQuery
 
 logger = logging.getLogger("gql.errors")
 
-Query = merge_types("Query", (AuthQuery, AdminQuery, CatalogQuery))
-Mutation = merge_types("Mutation", (AuthMutation, AdminMutation, CatalogMutation))
+Query = merge_types("Query", (AuthQuery, AdminQuery, CatalogQuery, InventoryQuery, OrderQuery))
+Mutation = merge_types(
+    "Mutation", (AuthMutation, AdminMutation, CatalogMutation, InventoryMutation, OrderMutation)
+)
 
 
 class Schema(strawberry.Schema):

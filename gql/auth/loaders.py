@@ -26,3 +26,14 @@ def permissions_by_role_id(context: Context) -> DataLoader[int, list[models.Perm
         return [grouped[role_id] for role_id in role_ids]
 
     return DataLoader(load)
+
+
+def user_by_id(context: Context) -> DataLoader[int, models.User | None]:
+    """Users by id in one statement."""
+
+    async def load(user_ids: list[int]) -> list[models.User | None]:
+        async with context.session() as session:
+            found = await roles.users_by_ids(session, user_ids)
+        return [found.get(user_id) for user_id in user_ids]
+
+    return DataLoader(load)

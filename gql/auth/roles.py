@@ -64,6 +64,12 @@ async def permissions_of_user(session: AsyncSession, user_id: int) -> frozenset[
     return frozenset(rows)
 
 
+async def users_by_ids(session: AsyncSession, user_ids: list[int]) -> dict[int, User]:
+    """Users by id, in one statement."""
+    rows = await session.scalars(select(User).where(User.id.in_(user_ids)))
+    return {user.id: user for user in rows}
+
+
 async def roles_of_users(session: AsyncSession, user_ids: list[int]) -> dict[int, list[Role]]:
     """The roles of each user, by name."""
     rows = await session.execute(

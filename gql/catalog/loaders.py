@@ -15,3 +15,14 @@ def images_by_product_id(context: Context) -> DataLoader[int, list[models.Produc
         return [grouped[product_id] for product_id in product_ids]
 
     return DataLoader(load)
+
+
+def product_by_id(context: Context) -> DataLoader[int, models.Product | None]:
+    """Products by id in one statement."""
+
+    async def load(product_ids: list[int]) -> list[models.Product | None]:
+        async with context.session() as session:
+            found = await service.products_by_ids(session, product_ids)
+        return [found.get(product_id) for product_id in product_ids]
+
+    return DataLoader(load)

@@ -6,8 +6,8 @@ from typing import Annotated
 import strawberry
 
 from gql.catalog import service
-from gql.catalog.errors import DuplicateSku
-from gql.catalog.types import DuplicateSkuError, Product, ProductImage
+from gql.catalog.errors import DuplicateSku, ProductInUse
+from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
 from gql.context import Info
 from gql.errors import EntityNotFound, InvalidInput
 from gql.ids import require_id
@@ -94,7 +94,8 @@ UpdateProductResult = Annotated[
     strawberry.union("UpdateProductResult"),
 ]
 DeleteProductResult = Annotated[
-    DeleteProductSuccess | NotFoundError, strawberry.union("DeleteProductResult")
+    DeleteProductSuccess | NotFoundError | ProductInUseError,
+    strawberry.union("DeleteProductResult"),
 ]
 AddProductImageResult = Annotated[
     AddProductImageSuccess | ValidationError | NotFoundError,
@@ -114,6 +115,7 @@ class CatalogMutation:
     @strawberry.mutation(description="Add a product to the catalog.", extensions=requires(WRITE))
     async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
         """Fails with DuplicateSkuError or ValidationError, changing nothing."""
+        viewer = await info.context.require_viewer()
         try:
             async with info.context.transaction() as session:
                 product = await service.create_product(
@@ -123,6 +125,7 @@ class CatalogMutation:
                     description=input.description,
                     price=input.price,
                     stock=input.stock,
+                    actor_id=viewer.user.id,
                 )
         except DuplicateSku as error:
             return DuplicateSkuError.of(error)
@@ -159,6 +162,8 @@ class CatalogMutation:
                 await service.delete_product(session, product_id)
         except EntityNotFound as error:
             return NotFoundError.of(error)
+        except ProductInUse as error:
+            return ProductInUseError.of(error)
         return DeleteProductSuccess(deleted_id=strawberry.ID(str(product_id)))
 
     @strawberry.mutation(description="Attach an image to a product.", extensions=requires(WRITE))

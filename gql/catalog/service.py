@@ -12,9 +12,10 @@ from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.catalog.errors import DuplicateSku
+from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.models import Product, ProductImage
 from gql.errors import BadUserInput, EntityNotFound, InvalidInput
+from gql.inventory import service as inventory
 from gql.pagination import Page, SortKey, paginate
 
 SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -174,6 +175,12 @@ async def list_products(
     )
 
 
+async def products_by_ids(session: AsyncSession, product_ids: list[int]) -> dict[int, Product]:
+    """Products by id, in one statement."""
+    rows = await session.scalars(select(Product).where(Product.id.in_(product_ids)))
+    return {product.id: product for product in rows}
+
+
 async def images_of_products(
     session: AsyncSession, product_ids: list[int]
 ) -> dict[int, list[ProductImage]]:
@@ -225,8 +232,9 @@ async def create_product(
     price: Decimal,
     description: str = "",
     stock: int = 0,
+    actor_id: int | None = None,
 ) -> Product:
-    """A new product; its SKU must be unused."""
+    """A new product; its SKU must be unused; opening stock goes to the ledger."""
     product = Product(
         sku=clean_sku(sku),
         name=clean_text(name, "name", max_length=MAX_NAME),
@@ -240,6 +248,7 @@ async def create_product(
         raise DuplicateSku(f"A product with SKU {product.sku!r} already exists.", field="sku")
     session.add(product)
     await _flush_unique_sku(session, product.sku)
+    await inventory.record_initial_stock(session, product, actor_id=actor_id)
     return product
 
 
@@ -275,7 +284,13 @@ async def update_product(
 async def delete_product(session: AsyncSession, product_id: int) -> None:
     """Remove a product and, by cascade, its images."""
     product = await _require_product(session, product_id, lock=True)
-    await session.execute(delete(Product).where(Product.id == product.id))
+    try:
+        async with session.begin_nested():
+            await session.execute(delete(Product).where(Product.id == product.id))
+    except IntegrityError:
+        raise ProductInUse(
+            f"Product {product_id} is on orders and cannot be deleted.", field="id"
+        ) from None
     session.expunge(product)
 
 

@@ -81,3 +81,8 @@ class Product:
 @strawberry.type(description="Another product already uses this SKU.")
 class DuplicateSkuError(UserError):
     pass
+
+
+@strawberry.type(description="Orders refer to the product, so it cannot be deleted.")
+class ProductInUseError(UserError):
+    pass

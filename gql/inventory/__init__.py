@@ -1,0 +1,1 @@
+"""Inventory: stock levels, the append-only stock ledger and row locks."""

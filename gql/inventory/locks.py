@@ -1,0 +1,51 @@
+"""Row locks and atomic stock updates: correct on PostgreSQL and on SQLite."""
+
+from collections.abc import Iterable
+
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.catalog.models import Product
+
+# pg_advisory_xact_lock key: taken right before ledger rows are written and held to the
+# commit, so ledger ids become visible in increasing order (readers never skip an id).
+LEDGER_LOCK_KEY = 0x6771_6C65_6467_6572  # "gqledger"
+
+
+async def lock_products(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, Product]:
+    """Lock the product rows in id order (no deadlocks); SQLite's writer lock already holds."""
+    ids = sorted(set(product_ids))
+    rows = await session.scalars(
+        select(Product).where(Product.id.in_(ids)).order_by(Product.id).with_for_update()
+    )
+    return {product.id: product for product in rows}
+
+
+async def take_units(session: AsyncSession, product_id: int, quantity: int) -> int | None:
+    """Remove units only if that many are there; the stock after, or None if short."""
+    result = await session.execute(
+        update(Product)
+        .where(Product.id == product_id, Product.stock >= quantity)
+        .values(stock=Product.stock - quantity)
+        .returning(Product.stock)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none()
+
+
+async def add_units(session: AsyncSession, product_id: int, quantity: int) -> int | None:
+    """Add units; the stock after, or None if the product does not exist."""
+    result = await session.execute(
+        update(Product)
+        .where(Product.id == product_id)
+        .values(stock=Product.stock + quantity)
+        .returning(Product.stock)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one_or_none()
+
+
+async def lock_ledger(session: AsyncSession) -> None:
+    """Serialise ledger appends up to the commit (PostgreSQL; SQLite writers are serial)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})

@@ -1,0 +1,61 @@
+"""Inventory mutations: stock adjustments by hand."""
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.context import Info
+from gql.errors import EntityNotFound, InvalidInput
+from gql.ids import require_id
+from gql.inventory import models, service
+from gql.inventory.errors import InsufficientStock
+from gql.inventory.types import InsufficientStockError, StockMovement
+from gql.permissions import requires
+from gql.transactions import run_transaction
+from gql.user_errors import NotFoundError, ValidationError
+
+
+@strawberry.input
+class AdjustStockInput:
+    product_id: strawberry.ID
+    delta: int = strawberry.field(description="Units to add (positive) or remove (negative).")
+    reason: models.MovementReason = strawberry.field(description="RESTOCK or ADJUSTMENT.")
+
+
+@strawberry.type
+class AdjustStockSuccess:
+    movement: StockMovement
+
+
+AdjustStockResult = Annotated[
+    AdjustStockSuccess | InsufficientStockError | ValidationError | NotFoundError,
+    strawberry.union("AdjustStockResult"),
+]
+
+
+@strawberry.type
+class InventoryMutation:
+    @strawberry.mutation(
+        description="Add or remove units by hand; stock never goes below zero.",
+        extensions=requires("inventory:write"),
+    )
+    async def adjust_stock(self, info: Info, input: AdjustStockInput) -> AdjustStockResult:
+        """One ledger row per change."""
+        viewer = await info.context.require_viewer()
+
+        async def work(session: AsyncSession) -> models.StockMovement:
+            return await service.adjust_stock(
+                session, product_id, input.delta, input.reason, actor_id=viewer.user.id
+            )
+
+        try:
+            product_id = require_id(input.product_id, field="productId", kind="Product")
+            movement = await run_transaction(info.context, work)
+        except InsufficientStock as error:
+            return InsufficientStockError.of_shortage(error)
+        except InvalidInput as error:
+            return ValidationError.of(error)
+        except EntityNotFound as error:
+            return NotFoundError.of(error)
+        return AdjustStockSuccess(movement=StockMovement.from_model(movement))

@@ -1,0 +1,101 @@
+"""GraphQL types of inventory."""
+
+from datetime import datetime
+from typing import Self
+
+import strawberry
+
+from gql.catalog.loaders import product_by_id
+from gql.catalog.types import Product
+from gql.context import Info
+from gql.inventory import models
+from gql.inventory.errors import InsufficientStock
+from gql.orders.loaders import order_by_id
+from gql.orders.types import Order
+from gql.permissions import requires
+from gql.user_errors import UserError
+
+StockMovementReason = strawberry.enum(
+    models.MovementReason, name="StockMovementReason", description="Why the stock changed."
+)
+
+
+@strawberry.type(description="A product short of what was asked.")
+class StockShortage:
+    product_id: strawberry.ID
+    requested: int
+    available: int
+
+
+@strawberry.type(description="Not enough stock; `shortages` lists every short product.")
+class InsufficientStockError(UserError):
+    requested: int = strawberry.field(description="Units asked for of the first short product.")
+    available: int = strawberry.field(description="Units there are of the first short product.")
+    shortages: list[StockShortage]
+
+    @classmethod
+    def of_shortage(cls, error: InsufficientStock) -> Self:
+        """The GraphQL form of an InsufficientStock error."""
+        first = error.shortages[0]
+        return cls(
+            code=error.code,
+            message=error.message,
+            field=error.field,
+            requested=first.requested,
+            available=first.available,
+            shortages=[
+                StockShortage(
+                    product_id=strawberry.ID(str(s.product_id)),
+                    requested=s.requested,
+                    available=s.available,
+                )
+                for s in error.shortages
+            ],
+        )
+
+
+@strawberry.interface(description="A committed change of a product's stock.")
+class StockChange:
+    id: strawberry.ID
+    delta: int
+    quantity_after: int
+    reason: models.MovementReason
+    created_at: datetime
+    product_db_id: strawberry.Private[int]
+    order_db_id: strawberry.Private[int | None]
+
+    @classmethod
+    def from_model(cls, movement: models.StockMovement) -> Self:
+        """The GraphQL view of a ledger row."""
+        return cls(
+            id=strawberry.ID(str(movement.id)),
+            delta=movement.delta,
+            quantity_after=movement.quantity_after,
+            reason=models.MovementReason(movement.reason),
+            created_at=movement.created_at,
+            product_db_id=movement.product_id,
+            order_db_id=movement.order_id,
+        )
+
+    @strawberry.field(description="The product whose stock changed.")
+    async def product(self, info: Info) -> Product:
+        """Batched per request."""
+        product = await info.context.loader(product_by_id).load(self.product_db_id)
+        assert product is not None  # the ledger row would be gone with its product
+        return Product.from_model(product)
+
+    @strawberry.field(
+        description="The order behind an ORDER or CANCELLATION movement.",
+        extensions=requires("order:read_all"),
+    )
+    async def order(self, info: Info) -> Order | None:
+        """Batched per request."""
+        if self.order_db_id is None:
+            return None
+        order = await info.context.loader(order_by_id).load(self.order_db_id)
+        return Order.from_model(order) if order else None
+
+
+@strawberry.type(description="A row of the stock ledger.")
+class StockMovement(StockChange):
+    pass

@@ -1,0 +1,1 @@
+"""Orders: what customers bought, at which price, and their cancellation."""

@@ -1,0 +1,9 @@
+"""Expected failures of order operations."""
+
+from gql.errors import DomainError
+
+
+class OrderNotCancellable(DomainError):
+    """Only a PLACED order can be cancelled."""
+
+    code = "ORDER_NOT_CANCELLABLE"

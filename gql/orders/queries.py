@@ -1,0 +1,52 @@
+"""Order queries: one's own orders, or all with order:read_all."""
+
+import strawberry
+
+from gql.connections import Connection
+from gql.context import Info
+from gql.ids import parse_id
+from gql.orders import service
+from gql.orders.types import Order
+from gql.permissions import authenticated
+
+READ_ALL = "order:read_all"
+
+
+@strawberry.type
+class OrderQuery:
+    @strawberry.field(
+        description="One order; another customer's reads exactly like a missing one.",
+        extensions=authenticated(),
+    )
+    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+        """Null when missing or not visible to the caller."""
+        viewer = await info.context.require_viewer()
+        may_read_all = READ_ALL in await info.context.permissions()
+        order_id = parse_id(id)
+        if order_id is None:
+            return None
+        async with info.context.session() as session:
+            order = await service.get_order(
+                session, order_id, viewer_id=viewer.user.id, may_read_all=may_read_all
+            )
+        return Order.from_model(order) if order else None
+
+    @strawberry.field(
+        description="Orders, newest first: one's own, or everyone's with order:read_all.",
+        extensions=authenticated(),
+    )
+    async def orders(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Order]:
+        """A keyset page of orders."""
+        viewer = await info.context.require_viewer()
+        may_read_all = READ_ALL in await info.context.permissions()
+        async with info.context.session() as session:
+            page = await service.list_orders(
+                session,
+                viewer_id=viewer.user.id,
+                may_read_all=may_read_all,
+                first=first,
+                after=after,
+            )
+        return Connection[Order].from_page(page, Order.from_model)

@@ -1,0 +1,194 @@
+"""Order use cases: place (no overselling), cancel (stock back), read. Services only flush."""
+
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.db import utcnow
+from gql.errors import EntityNotFound, InvalidInput
+from gql.inventory import locks
+from gql.inventory.errors import InsufficientStock, Shortage
+from gql.inventory.models import MovementReason, StockMovement
+from gql.inventory.service import Change, append_to_ledger
+from gql.orders.errors import OrderNotCancellable
+from gql.orders.models import Order, OrderLine, OrderStatus
+from gql.pagination import Page, SortKey, paginate
+
+MAX_LINES = 100
+MAX_QUANTITY = 1000
+MAX_IDEMPOTENCY_KEY = 100
+NEWEST_FIRST = SortKey("ORDER_ID_DESC", ((Order.id, True),))
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    """A product and how many units of it are wanted."""
+
+    product_id: int
+    quantity: int
+
+
+@dataclass
+class Placed:
+    """The outcome of placeOrder: the order, its ledger rows, and whether it was a replay."""
+
+    order: Order
+    movements: list[StockMovement]
+    replayed: bool = False
+
+
+def _merge(lines: list[LineRequest]) -> dict[int, int]:
+    if not 1 <= len(lines) <= MAX_LINES:
+        raise InvalidInput(f"An order has 1 to {MAX_LINES} lines.", field="lines")
+    for index, line in enumerate(lines):
+        if not 1 <= line.quantity <= MAX_QUANTITY:
+            raise InvalidInput(
+                f"A quantity is 1 to {MAX_QUANTITY}.", field=f"lines[{index}].quantity"
+            )
+    merged: Counter[int] = Counter()
+    for line in lines:
+        merged[line.product_id] += line.quantity
+    return dict(merged)
+
+
+async def _existing(session: AsyncSession, customer_id: int, key: str) -> Order | None:
+    return await session.scalar(
+        select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)
+    )
+
+
+async def place_order(
+    session: AsyncSession,
+    customer_id: int,
+    lines: list[LineRequest],
+    idempotency_key: str | None = None,
+) -> Placed:
+    """All or nothing: every line in stock, or InsufficientStock listing every short line."""
+    wanted = _merge(lines)
+    key = idempotency_key.strip() if idempotency_key is not None else None
+    if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
+        raise InvalidInput(
+            f"`idempotencyKey` is 1 to {MAX_IDEMPOTENCY_KEY} characters.", field="idempotencyKey"
+        )
+    if key is not None and (earlier := await _existing(session, customer_id, key)):
+        return Placed(earlier, [], replayed=True)
+
+    # The order row comes first: a concurrent request with the same key waits on the
+    # unique index here until this transaction ends, then fails and replays this order.
+    order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, idempotency_key=key)
+    session.add(order)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:
+        if key is None:
+            raise
+        earlier = await _existing(session, customer_id, key)
+        if earlier is None:
+            raise
+        return Placed(earlier, [], replayed=True)
+
+    products = await locks.lock_products(session, wanted)
+    for index, line in enumerate(lines):
+        if line.product_id not in products:
+            raise EntityNotFound(
+                f"Product {line.product_id} does not exist.", field=f"lines[{index}].productId"
+            )
+    shortages = [
+        Shortage(product_id, quantity, products[product_id].stock)
+        for product_id, quantity in sorted(wanted.items())
+        if products[product_id].stock < quantity
+    ]
+    if shortages:
+        raise InsufficientStock(shortages, field="lines")
+
+    changes = []
+    total = Decimal("0.00")
+    for product_id, quantity in sorted(wanted.items()):
+        after = await locks.take_units(session, product_id, quantity)
+        if after is None:  # cannot happen under the row lock; never oversell regardless
+            available = products[product_id].stock
+            raise InsufficientStock([Shortage(product_id, quantity, available)], field="lines")
+        unit_price = products[product_id].price
+        total += unit_price * quantity
+        session.add(
+            OrderLine(
+                order_id=order.id, product_id=product_id, quantity=quantity, unit_price=unit_price
+            )
+        )
+        changes.append(Change(product_id, -quantity, after))
+    order.total = total.quantize(Decimal("0.01"))
+    movements = await append_to_ledger(
+        session, changes, MovementReason.ORDER, actor_id=customer_id, order_id=order.id
+    )
+    return Placed(order, movements)
+
+
+async def cancel_order(
+    session: AsyncSession, order_id: int, *, actor_id: int, may_manage: bool
+) -> tuple[Order, list[StockMovement]]:
+    """Put a PLACED order's units back in stock; the customer's own or any with order:manage."""
+    order = (
+        await session.scalars(select(Order).where(Order.id == order_id).with_for_update())
+    ).one_or_none()
+    if order is None or (order.customer_id != actor_id and not may_manage):
+        raise EntityNotFound(f"Order {order_id} does not exist.", field="id")
+    if order.status != OrderStatus.PLACED:
+        raise OrderNotCancellable(f"Order {order_id} is {order.status.lower()}.", field="id")
+    lines = list(await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
+    await locks.lock_products(session, [line.product_id for line in lines])
+    changes = []
+    for line in sorted(lines, key=lambda line: line.product_id):
+        after = await locks.add_units(session, line.product_id, line.quantity)
+        assert after is not None
+        changes.append(Change(line.product_id, line.quantity, after))
+    order.status = OrderStatus.CANCELLED.value
+    order.cancelled_at = utcnow()
+    movements = await append_to_ledger(
+        session, changes, MovementReason.CANCELLATION, actor_id=actor_id, order_id=order.id
+    )
+    return order, movements
+
+
+async def get_order(
+    session: AsyncSession, order_id: int, *, viewer_id: int, may_read_all: bool
+) -> Order | None:
+    """An order the viewer may see; another customer's reads exactly like a missing one."""
+    order = await session.get(Order, order_id)
+    if order is None or (order.customer_id != viewer_id and not may_read_all):
+        return None
+    return order
+
+
+async def list_orders(
+    session: AsyncSession,
+    *,
+    viewer_id: int,
+    may_read_all: bool,
+    first: int | None,
+    after: str | None,
+) -> Page[Order]:
+    """Newest first: the viewer's own orders, or everyone's with order:read_all."""
+    statement = select(Order)
+    if not may_read_all:
+        statement = statement.where(Order.customer_id == viewer_id)
+    return await paginate(session, statement, NEWEST_FIRST, first=first, after=after)
+
+
+async def lines_of_orders(
+    session: AsyncSession, order_ids: list[int]
+) -> dict[int, list[OrderLine]]:
+    """The lines of each order, by product id, in one statement."""
+    rows = await session.scalars(
+        select(OrderLine)
+        .where(OrderLine.order_id.in_(order_ids))
+        .order_by(OrderLine.order_id, OrderLine.product_id)
+    )
+    grouped: dict[int, list[OrderLine]] = {order_id: [] for order_id in order_ids}
+    for line in rows:
+        grouped[line.order_id].append(line)
+    return grouped

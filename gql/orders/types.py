@@ -1,0 +1,85 @@
+"""GraphQL types of orders."""
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Self
+
+import strawberry
+
+from gql.auth.loaders import user_by_id
+from gql.auth.types import User
+from gql.catalog.loaders import product_by_id
+from gql.catalog.types import Product
+from gql.context import Info
+from gql.orders import models
+from gql.orders.loaders import lines_by_order_id
+from gql.user_errors import UserError
+
+OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+
+
+@strawberry.type(description="A product on an order, at the price it was sold for.")
+class OrderLine:
+    quantity: int
+    unit_price: Decimal
+    line_total: Decimal
+    product_db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, line: models.OrderLine) -> Self:
+        """The GraphQL view of an order line."""
+        return cls(
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            line_total=(line.unit_price * line.quantity).quantize(Decimal("0.01")),
+            product_db_id=line.product_id,
+        )
+
+    @strawberry.field
+    async def product(self, info: Info) -> Product:
+        """Batched per request."""
+        product = await info.context.loader(product_by_id).load(self.product_db_id)
+        assert product is not None  # order lines keep their products from being deleted
+        return Product.from_model(product)
+
+
+@strawberry.type(description="A customer's purchase.")
+class Order:
+    id: strawberry.ID
+    status: models.OrderStatus
+    total: Decimal
+    created_at: datetime
+    cancelled_at: datetime | None
+    db_id: strawberry.Private[int]
+    customer_db_id: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, order: models.Order) -> Self:
+        """The GraphQL view of an order row."""
+        return cls(
+            id=strawberry.ID(str(order.id)),
+            db_id=order.id,
+            customer_db_id=order.customer_id,
+            status=models.OrderStatus(order.status),
+            total=order.total,
+            created_at=order.created_at,
+            cancelled_at=order.cancelled_at,
+        )
+
+    @strawberry.field(description="The order's lines, by product id.")
+    async def lines(self, info: Info) -> list[OrderLine]:
+        """Batched per request."""
+        rows = await info.context.loader(lines_by_order_id).load(self.db_id)
+        return [OrderLine.from_model(row) for row in rows]
+
+    @strawberry.field(description="Who placed the order.")
+    async def customer(self, info: Info) -> User:
+        """Batched per request."""
+        user = await info.context.loader(user_by_id).load(self.customer_db_id)
+        assert user is not None  # customers with orders cannot be deleted
+        return User.from_model(user)
+
+
+@strawberry.type(description="Only a PLACED order can be cancelled.")
+class OrderNotCancellableError(UserError):
+    pass
