@@ -1,13 +1,16 @@
 """Arrange helpers: rows created through the services, committed."""
 
+import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth import roles
-from gql.auth.models import Role, User
+from gql.auth.models import AuthSession, Role, User, user_role
+from gql.auth.service import AuthTools
 from gql.catalog import service
 from gql.catalog.models import Product
 from gql.db import Database, new_session
@@ -58,3 +61,41 @@ async def signed_in(
             await roles.assign_role(session, user_id, role_id)
         await session.commit()
     return {"Authorization": f"Bearer {token}"}
+
+
+async def customers(
+    db: Database, tools: AuthTools, count: int, prefix: str = "buyer"
+) -> list[dict[str, str]]:
+    """`count` customers with live sessions, made directly in the database; their headers."""
+    now = tools.clock()
+    headers = []
+    async with new_session(db, write=True) as session:
+        customer_role = await session.scalar(select(Role.id).where(Role.name == roles.CUSTOMER))
+        users = [
+            User(email=f"{prefix}{n}@example.com", hashed_password="!unusable", created_at=now)
+            for n in range(count)
+        ]
+        session.add_all(users)
+        await session.flush()
+        await session.execute(
+            insert(user_role), [{"user_id": u.id, "role_id": customer_role} for u in users]
+        )
+        for user in users:
+            session_id = str(uuid.uuid4())
+            access = tools.tokens.issue(
+                user_id=user.id, session_id=session_id, token_type="access", now=now
+            )
+            session.add(
+                AuthSession(
+                    id=session_id,
+                    user_id=user.id,
+                    refresh_token_hash="-" * 64,
+                    family=session_id,
+                    created_at=now,
+                    last_used_at=now,
+                    expires_at=now + timedelta(days=1),
+                )
+            )
+            headers.append({"Authorization": f"Bearer {access.token}"})
+        await session.commit()
+    return headers

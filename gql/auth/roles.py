@@ -151,9 +151,10 @@ async def create_role(
     if await session.scalar(select(Role.id).where(Role.name == clean_name)) is not None:
         raise RoleNameTaken(f"A role named {clean_name!r} exists already.", field="name")
     role = Role(name=clean_name, description=description.strip())
-    session.add(role)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it.
         async with session.begin_nested():
+            session.add(role)
             await session.flush()
     except IntegrityError:
         raise RoleNameTaken(f"A role named {clean_name!r} exists already.", field="name") from None

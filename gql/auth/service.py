@@ -137,9 +137,10 @@ async def register(
         is_active=True,
         created_at=tools.clock(),
     )
-    session.add(user)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it.
         async with session.begin_nested():
+            session.add(user)
             await session.flush()
     except IntegrityError:
         raise EmailTaken("An account with this email already exists.", field="email") from None

@@ -211,10 +211,15 @@ async def _require_product(
     return product
 
 
-async def _flush_unique_sku(session: AsyncSession, sku: str) -> None:
+async def _flush_unique_sku(
+    session: AsyncSession, sku: str, new_product: Product | None = None
+) -> None:
     """Flush inside a savepoint so a concurrent duplicate SKU becomes a DuplicateSku."""
     try:
         async with session.begin_nested():
+            # Added inside the savepoint: begin_nested() flushes what is pending before it.
+            if new_product is not None:
+                session.add(new_product)
             await session.flush()
     except IntegrityError:
         raise DuplicateSku(f"A product with SKU {sku!r} already exists.", field="sku") from None
@@ -246,8 +251,7 @@ async def create_product(
     )
     if await _sku_taken(session, product.sku):
         raise DuplicateSku(f"A product with SKU {product.sku!r} already exists.", field="sku")
-    session.add(product)
-    await _flush_unique_sku(session, product.sku)
+    await _flush_unique_sku(session, product.sku, product)
     await inventory.record_initial_stock(session, product, actor_id=actor_id)
     return product
 

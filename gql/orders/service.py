@@ -80,9 +80,10 @@ async def place_order(
     # The order row comes first: a concurrent request with the same key waits on the
     # unique index here until this transaction ends, then fails and replays this order.
     order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, idempotency_key=key)
-    session.add(order)
     try:
+        # Added inside the savepoint: begin_nested() flushes what is pending before it.
         async with session.begin_nested():
+            session.add(order)
             await session.flush()
     except IntegrityError:
         if key is None:

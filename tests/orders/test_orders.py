@@ -1,0 +1,239 @@
+"""placeOrder, cancelOrder and the order queries, one request at a time."""
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.catalog.models import Product
+from gql.db import Database, new_session
+from gql.inventory.models import StockMovement
+from gql.inventory.service import check_ledger
+from gql.orders.models import Order
+from tests.conftest import StatementCounter, execute
+from tests.factories import make_product, signed_in
+from tests.orders.helpers import CANCEL, ORDER, ORDERS, PLACE, lines
+
+
+@pytest.fixture
+async def ada(client: httpx.AsyncClient, db: Database) -> dict[str, str]:
+    return await signed_in(client, db, "ada@example.com")
+
+
+async def _state(session: AsyncSession) -> tuple[list[tuple[int, int]], int, int]:
+    stocks = [
+        tuple(r)
+        for r in (
+            await session.execute(select(Product.id, Product.stock).order_by(Product.id))
+        ).all()
+    ]
+    movements = await session.scalar(select(func.count()).select_from(StockMovement))
+    orders = await session.scalar(select(func.count()).select_from(Order))
+    await session.commit()
+    return stocks, int(movements or 0), int(orders or 0)  # type: ignore[return-value]
+
+
+async def _ledger_clean(db: Database) -> None:
+    async with new_session(db, write=False) as session:
+        assert await check_ledger(session) == []
+
+
+async def test_place_order_snapshots_prices_and_takes_stock(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    # given
+    pen = await make_product(session, "PEN", price="2.20", stock=10)
+    book = await make_product(session, "BOOK", price="12.55", stock=3)
+    # when: with a duplicate line that is merged
+    body = await execute(
+        client, PLACE, {"input": {"lines": lines((book.id, 1), (pen.id, 3), (book.id, 1))}}, ada
+    )
+    # then
+    result = body["data"]["placeOrder"]
+    assert result["__typename"] == "PlaceOrderSuccess"
+    order = result["order"]
+    assert (order["status"], order["total"], order["customer"]["email"]) == (
+        "PLACED",
+        "31.70",
+        "ada@example.com",
+    )
+    assert order["lines"] == [
+        {
+            "quantity": 3,
+            "unitPrice": "2.20",
+            "lineTotal": "6.60",
+            "product": {"id": str(pen.id), "sku": "PEN"},
+        },
+        {
+            "quantity": 2,
+            "unitPrice": "12.55",
+            "lineTotal": "25.10",
+            "product": {"id": str(book.id), "sku": "BOOK"},
+        },
+    ]
+    stocks, movements, orders = await _state(session)
+    assert stocks == [(pen.id, 7), (book.id, 1)]
+    assert (movements, orders) == (4, 1)
+    # a later price change leaves the order as it was sold
+    pen_row = await session.get(Product, pen.id)
+    assert pen_row is not None
+    pen_row.price = Decimal("99.00")
+    await session.commit()
+    again = await execute(client, ORDER, {"id": order["id"]}, ada)
+    assert again["data"]["order"]["total"] == "31.70"
+    await _ledger_clean(db)
+
+
+async def test_all_or_nothing_lists_every_short_line(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    a = await make_product(session, "A", stock=1)
+    b = await make_product(session, "B", stock=5)
+    c = await make_product(session, "C", stock=0)
+    before = await _state(session)
+    body = await execute(
+        client, PLACE, {"input": {"lines": lines((a.id, 2), (b.id, 5), (c.id, 1))}}, ada
+    )
+    result = body["data"]["placeOrder"]
+    assert result["__typename"] == "InsufficientStockError"
+    assert result["shortages"] == [
+        {"productId": str(a.id), "requested": 2, "available": 1},
+        {"productId": str(c.id), "requested": 1, "available": 0},
+    ]
+    assert await _state(session) == before
+
+
+@pytest.mark.parametrize(
+    ("order_lines", "typename", "field"),
+    [
+        ([], "ValidationError", "lines"),
+        ([{"productId": "P", "quantity": 1}] * 101, "ValidationError", "lines"),
+        ([{"productId": "P", "quantity": 0}], "ValidationError", "lines[0].quantity"),
+        ([{"productId": "P", "quantity": 1001}], "ValidationError", "lines[0].quantity"),
+        (
+            [{"productId": "P", "quantity": 1}, {"productId": "999", "quantity": 1}],
+            "NotFoundError",
+            "lines[1].productId",
+        ),
+        ([{"productId": "x", "quantity": 1}], "NotFoundError", "lines[0].productId"),
+    ],
+)
+async def test_bad_orders_change_nothing(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    ada: dict[str, str],
+    order_lines: list[dict[str, Any]],
+    typename: str,
+    field: str,
+) -> None:
+    product = await make_product(session, "P", stock=5)
+    for line in order_lines:
+        if line["productId"] == "P":
+            line["productId"] = str(product.id)
+    before = await _state(session)
+    body = await execute(client, PLACE, {"input": {"lines": order_lines}}, ada)
+    result = body["data"]["placeOrder"]
+    assert (result["__typename"], result["field"]) == (typename, field)
+    assert await _state(session) == before
+
+
+async def test_an_idempotency_key_places_one_order(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    product = await make_product(session, "P", stock=5)
+    order_input = {"lines": lines((product.id, 2)), "idempotencyKey": "cart-42"}
+    first = (await execute(client, PLACE, {"input": order_input}, ada))["data"]["placeOrder"]
+    second = (await execute(client, PLACE, {"input": order_input}, ada))["data"]["placeOrder"]
+    assert (first["replayed"], second["replayed"]) == (False, True)
+    assert first["order"]["id"] == second["order"]["id"]
+    assert (await _state(session))[0] == [(product.id, 3)]
+    bob = await signed_in(client, db, "bob@example.com")
+    other = (await execute(client, PLACE, {"input": order_input}, bob))["data"]["placeOrder"]
+    assert other["order"]["id"] != first["order"]["id"]
+    assert (await _state(session))[2] == 2
+
+
+async def test_cancel_puts_the_units_back_once(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    product = await make_product(session, "P", stock=5)
+    placed = await execute(client, PLACE, {"input": {"lines": lines((product.id, 4))}}, ada)
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    cancelled = await execute(client, CANCEL, {"id": order_id}, ada)
+    assert cancelled["data"]["cancelOrder"]["order"]["status"] == "CANCELLED"
+    assert await _state(session) == ([(product.id, 5)], 3, 1)
+    again = await execute(client, CANCEL, {"id": order_id}, ada)
+    assert again["data"]["cancelOrder"]["__typename"] == "OrderNotCancellableError"
+    assert await _state(session) == ([(product.id, 5)], 3, 1)
+    reasons = list(await session.scalars(select(StockMovement.reason).order_by(StockMovement.id)))
+    assert reasons == ["RESTOCK", "ORDER", "CANCELLATION"]
+    await _ledger_clean(db)
+
+
+async def test_who_may_cancel(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    product = await make_product(session, "P", stock=5)
+    placed = await execute(client, PLACE, {"input": {"lines": lines((product.id, 1))}}, ada)
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    bob = await signed_in(client, db, "bob@example.com")
+    foreign = await execute(client, CANCEL, {"id": order_id}, bob)
+    assert foreign["data"]["cancelOrder"]["__typename"] == "NotFoundError"
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    managed = await execute(client, CANCEL, {"id": order_id}, staff)
+    assert managed["data"]["cancelOrder"]["__typename"] == "CancelOrderSuccess"
+    anonymous = await execute(client, CANCEL, {"id": order_id})
+    assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_another_customers_order_reads_like_a_missing_one(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    product = await make_product(session, "P", stock=5)
+    placed = await execute(client, PLACE, {"input": {"lines": lines((product.id, 1))}}, ada)
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    bob = await signed_in(client, db, "bob@example.com")
+    assert await execute(client, ORDER, {"id": order_id}, bob) == await execute(
+        client, ORDER, {"id": "999999"}, bob
+    )
+    assert (await execute(client, ORDER, {"id": order_id}, bob)) == {"data": {"order": None}}
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    seen = await execute(client, ORDER, {"id": order_id}, staff)
+    assert seen["data"]["order"]["customer"]["email"] == "ada@example.com"
+
+
+async def test_orders_lists_own_or_all(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    product = await make_product(session, "P", stock=50)
+    bob = await signed_in(client, db, "bob@example.com")
+    for headers in (ada, ada, bob):
+        await execute(client, PLACE, {"input": {"lines": lines((product.id, 1))}}, headers)
+    mine = await execute(client, ORDERS, {}, ada)
+    assert mine["data"]["orders"]["totalCount"] == 2
+    ids = [int(e["node"]["id"]) for e in mine["data"]["orders"]["edges"]]
+    assert ids == sorted(ids, reverse=True)
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    everyone = await execute(client, ORDERS, {}, staff)
+    assert everyone["data"]["orders"]["totalCount"] == 3
+
+
+async def test_order_pages_cost_constant_statements(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, statements: StatementCounter
+) -> None:
+    products = [await make_product(session, f"P{n}", stock=100) for n in range(3)]
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    for _ in range(12):
+        await execute(
+            client, PLACE, {"input": {"lines": lines(*((p.id, 1) for p in products))}}, staff
+        )
+    counts = []
+    for first in (1, 12):
+        statements.reset()
+        body = await execute(client, ORDERS, {"first": first}, staff)
+        assert len(body["data"]["orders"]["edges"]) == first
+        counts.append(statements.count)
+    assert counts[0] == counts[1], counts
