@@ -1,9 +1,15 @@
 # The quick start: `make run` serves the API on SQLite with demo data; `make test` runs everything.
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
+PYTHON   ?= python3
+NPM      ?= npm
+CHROMIUM ?= /usr/bin/chromium
+VENV     := .venv
+BIN      := $(VENV)/bin
+# GraphiQL's browser builds, from the npm registry (graphiql/package-lock.json).
+GRAPHIQL_ASSETS := gql/static/graphiql/vendor/manifest.json
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-dev migrate seed run serve lint test schema clean
+.PHONY: install install-dev assets browser migrate seed run serve lint test schema schema-check \
+	bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +25,15 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed          ## runtime dependencies into .venv
 install-dev: $(VENV)/.installed-dev  ## runtime + dev dependencies into .venv
 
+$(GRAPHIQL_ASSETS): graphiql/package.json graphiql/package-lock.json graphiql/vendor.mjs
+	cd graphiql && $(NPM) ci --no-audit --no-fund && node vendor.mjs ../gql/static/graphiql/vendor
+
+assets: $(GRAPHIQL_ASSETS)           ## GraphiQL from npm, served by the app (no CDN)
+
+browser:                             ## Debian's Chromium, for the GraphiQL browser test
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
+
 migrate: install                     ## apply migrations to DATABASE_URL (SQLite by default)
 	$(BIN)/gql migrate
 
@@ -26,21 +41,51 @@ seed: migrate                        ## load the demo data (idempotent)
 	$(BIN)/gql seed-demo
 
 run: seed                            ## migrate, seed, serve on http://127.0.0.1:8000/graphql
+	@if command -v $(NPM) >/dev/null; then $(MAKE) --no-print-directory assets; \
+	else echo "npm not found: GraphiQL will load from its CDN instead"; fi
 	$(BIN)/gql serve
 
 serve: install
 	$(BIN)/gql serve
 
 lint: install-dev                    ## ruff + mypy, as CI runs them
-	$(BIN)/ruff check gql tests migrations
-	$(BIN)/ruff format --check gql tests migrations
+	$(BIN)/ruff check gql tests migrations examples bench
+	$(BIN)/ruff format --check gql tests migrations examples bench
 	$(BIN)/mypy gql
 
-test: lint                           ## the whole suite (SQLite, and PostgreSQL when reachable)
+test: lint assets browser schema-check  ## the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python -m pytest
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --editable '.[bench]'
+	touch $@ $(VENV)/.installed
+
+# Benchmark knobs (see README, "Performance"): passed on to bench/run.py.
+export BENCH_ONLY BENCH_PEERS BENCH_DURATION BENCH_WARMUP BENCH_CONNECTIONS BENCH_SUBSCRIBERS \
+	BENCH_EVENTS BENCH_WARM_HEADERS BENCH_GQL_ENV BENCH_PROFILE BENCH_DB BENCH_WAIT_QUIET
+PEERS_DIR := bench/peers
+
+bench-tools: $(VENV)/.installed-bench  ## wrk (Debian), and the npm peers when BENCH_PEERS=1
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk >/dev/null; }
+	@command -v taskset >/dev/null || { echo "taskset (util-linux) is required"; exit 1; }
+	@if [ "$(BENCH_PEERS)" = "1" ]; then \
+	  for peer in postgraphile4 postgraphile5; do \
+	    [ $(PEERS_DIR)/$$peer/node_modules/.package-lock.json -nt $(PEERS_DIR)/$$peer/package-lock.json ] || \
+	      npm ci --prefix $(PEERS_DIR)/$$peer --no-audit --no-fund --loglevel=error || exit 1; \
+	  done; \
+	fi
+
+bench: bench-tools                   ## the benchmark suite (PostgreSQL at 127.0.0.1:5432; ~6 min)
+	$(BIN)/python -m bench.run
 
 schema: install                      ## rewrite schema.graphql from the live schema
 	$(BIN)/gql export-schema -o schema.graphql
 
+schema-check: install                ## fail on a breaking schema change since BASE (HEAD~1)
+	scripts/check-schema-compat $(BASE)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info gql.db gql.db-shm gql.db-wal
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info gql.db gql.db-shm gql.db-wal \
+		graphiql/node_modules gql/static/graphiql/vendor test-output

@@ -13,13 +13,22 @@ from gql.config import get_settings
 def _serve(_: argparse.Namespace) -> int:
     import uvicorn
 
+    from gql.observability import configure_logging
+
     settings = get_settings()
+    configure_logging(settings)
     uvicorn.run(
         "gql.main:create_app",
         factory=True,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # Our handler (JSON) logs everything; the app writes its own access lines.
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
     )
     return 0
 
@@ -184,6 +193,25 @@ def _export_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _schema_diff(args: argparse.Namespace) -> int:
+    from graphql import GraphQLError, build_schema, find_breaking_changes, find_dangerous_changes
+
+    try:
+        old = build_schema(Path(args.old).read_text(encoding="utf-8"))
+        new = build_schema(
+            Path(args.new).read_text(encoding="utf-8") if args.new else export_schema_text()
+        )
+    except GraphQLError as error:
+        print(f"error: not a valid schema: {error.message}", file=sys.stderr)
+        return 2
+    breaking = find_breaking_changes(old, new)
+    for change in breaking:
+        print(f"BREAKING {change.type.name}: {change.description}")
+    for danger in find_dangerous_changes(old, new):
+        print(f"dangerous {danger.type.name}: {danger.description}")
+    return 1 if breaking else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(prog="gql", description="GraphQL commerce and inventory API")
@@ -219,6 +247,13 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("-o", "--output", help="write to this file instead of stdout")
     matrix.set_defaults(handler=_export_permissions)
 
+    diff = commands.add_parser(
+        "schema-diff", help="list changes from an older SDL; exit 1 if any would break clients"
+    )
+    diff.add_argument("old", help="the SDL clients know (e.g. schema.graphql of a release)")
+    diff.add_argument("new", nargs="?", help="the SDL to compare (default: the live schema)")
+    diff.set_defaults(handler=_schema_diff)
+
     export = commands.add_parser("export-schema", help="print the GraphQL SDL")
     export.add_argument("-o", "--output", help="write to this file instead of stdout")
     export.set_defaults(handler=_export_schema)
@@ -227,9 +262,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `gql` console script."""
+    from pydantic import ValidationError
+
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        for problem in error.errors():
+            where = ".".join(str(part) for part in problem["loc"]) or "settings"
+            print(f"error: {where}: {problem['msg']}", file=sys.stderr)
+        return 2
     logging.basicConfig(
-        level=get_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Every mapper must know every table before a command touches the ORM (a ledger row
+    # refers to an order even when no order module was imported).
+    import gql.models  # noqa: F401
+
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     code: int = args.handler(args)

@@ -2,13 +2,14 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # Good enough for a laptop, refused in production (ENV=production).
 DEVELOPMENT_JWT_SECRET = "dev-insecure-secret-change-me-000000"
+MIN_JWT_SECRET_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -27,7 +28,28 @@ class Settings(BaseSettings):
     db_echo: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
+    # Off in production whatever this says.
     graphiql: bool = True
+    log_format: Literal["json", "text"] = "json"
+
+    # Abuse limits: documents beyond them are QUERY_TOO_COMPLEX before anything runs.
+    max_query_depth: int = Field(default=10, ge=1)
+    max_query_aliases: int = Field(default=15, ge=0)
+    max_query_tokens: int = Field(default=2000, ge=10)
+    max_query_cost: int = Field(default=5000, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Requests per client address and window on /graphql (0: no limit); shared by every
+    # process through PostgreSQL, synchronised this often.
+    rate_limit_requests: int = Field(default=600, ge=0)
+    rate_limit_window_seconds: int = Field(default=60, ge=1)
+    rate_limit_sync_seconds: float = Field(default=0.25, gt=0)
+
+    # Browsers on these origins may call the API (comma-separated; empty: same origin only).
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # Uvicorn: trust X-Forwarded-For/-Proto from these proxies; seconds to finish requests
+    # in flight after SIGTERM.
+    forwarded_allow_ips: str = "127.0.0.1"
+    shutdown_timeout_seconds: float = Field(default=20.0, ge=0)
 
     # Tokens. HS256 signs with jwt_secret; RS256/EdDSA sign with the private key file and
     # publish the public key at /.well-known/jwks.json.
@@ -50,11 +72,45 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
 
+    # Live stock events (WebSocket subscriptions).
+    subscription_queue_size: int = Field(default=256, ge=1)
+    subscriptions_per_connection: int = Field(default=20, ge=1)
+    connections_per_user: int = Field(default=10, ge=1)
+    subscription_auth_check_seconds: float = Field(default=2.0, gt=0)
+    stock_events_poll_seconds: float = Field(default=5.0, gt=0)
+    ws_keepalive_seconds: float = Field(default=15.0, gt=0)
+    graphql_ws_legacy: bool = False
+
     # Read by `gql create-admin` when it has to create the account (never an argument).
     admin_password: SecretStr | None = None
 
     # Expired sessions and old login failures are deleted this often (0: only `gql purge`).
     purge_interval_seconds: int = Field(default=3600, ge=0)
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_in_production(self) -> Self:
+        weak = (
+            self.jwt_secret == DEVELOPMENT_JWT_SECRET
+            or len(self.jwt_secret.encode()) < MIN_JWT_SECRET_BYTES
+        )
+        if self.is_production and self.jwt_algorithm == "HS256" and weak:
+            raise ValueError(
+                "ENV=production needs JWT_SECRET: a random value of at least "
+                f"{MIN_JWT_SECRET_BYTES} bytes, not the development default"
+            )
+        return self
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        """GraphiQL is a development tool: never served in production."""
+        return self.graphiql and not self.is_production
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,13 +1,15 @@
 """The per-request GraphQL context: database session, caller and DataLoaders."""
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
+from starlette.websockets import WebSocket
 from strawberry.fastapi import BaseContext
 
 from gql.auth.roles import permissions_of_user
@@ -16,7 +18,12 @@ from gql.config import Settings
 from gql.db import Database, new_session
 from gql.errors import Unauthenticated
 
+if TYPE_CHECKING:
+    from gql.inventory.events import StockEventHub
+
 LoaderT = TypeVar("LoaderT")
+# Fire-and-forget tasks are kept here so they are not garbage-collected mid-flight.
+_background: set[asyncio.Task[None]] = set()
 
 
 def bearer_token(authorization: str | None) -> str | None:
@@ -40,11 +47,19 @@ class Context(BaseContext):
         *,
         authorization: str | None = None,
         client: Client = Client(),
+        hub: "StockEventHub | None" = None,
+        long_lived: bool = False,
     ) -> None:
         super().__init__()
         self.database = database
         self.settings = settings
         self.auth = auth
+        self.hub = hub
+        # A WebSocket connection's context outlives many events: it keeps no session and
+        # no DataLoader from one use to the next, so every event reads fresh data.
+        self.long_lived = long_lived
+        self.counted_user_id: int | None = None
+        self.on_close: list[Callable[[], None]] = []
         self.authorization = authorization
         self.client = client
         # Set by the OperationKind extension before any resolver runs.
@@ -62,6 +77,10 @@ class Context(BaseContext):
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The request's session, held exclusively for the duration of the block."""
+        if self.long_lived:
+            async with new_session(self.database, write=self.is_mutation) as fresh:
+                yield fresh
+            return
         async with self._session_lock:
             if self._session is None:
                 self._session = new_session(self.database, write=self.is_mutation)
@@ -90,6 +109,10 @@ class Context(BaseContext):
     async def viewer(self) -> Viewer | None:
         """The authenticated caller, or None when no token came; a bad token is an error."""
         async with self._auth_lock:
+            if self.long_lived:
+                # Checked afresh for every operation of a long-lived connection.
+                self._authenticated = False
+                self._permissions = None
             if not self._authenticated:
                 token = bearer_token(self.authorization)
                 if token is not None:
@@ -124,16 +147,36 @@ class Context(BaseContext):
 
     def loader(self, factory: Callable[["Context"], LoaderT]) -> LoaderT:
         """The request's instance of a DataLoader, made by `factory` on first use."""
+        if self.long_lived:
+            return factory(self)
         if factory not in self._loaders:
             self._loaders[factory] = factory(self)
         loader: LoaderT = self._loaders[factory]
         return loader
+
+    def close_connection_soon(self, code: int) -> None:
+        """Close this WebSocket shortly, after the frames already queued have gone out."""
+        websocket = self.request
+        if not isinstance(websocket, WebSocket):
+            return
+
+        async def close_later() -> None:
+            await asyncio.sleep(0.2)
+            with contextlib.suppress(Exception):
+                await websocket.close(code=code)
+
+        task = asyncio.create_task(close_later())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
 
     async def close(self) -> None:
         """Release the session at the end of the request."""
         if self._session is not None:
             await self._session.close()
             self._session = None
+        for callback in self.on_close:
+            callback()
+        self.on_close.clear()
 
 
 Info: TypeAlias = strawberry.Info[Context, None]
@@ -154,6 +197,8 @@ async def context_getter(connection: HTTPConnection) -> AsyncIterator[Context]:
         state.auth,
         authorization=connection.headers.get("authorization"),
         client=client_of(connection),
+        hub=getattr(state, "hub", None),
+        long_lived=connection.scope["type"] == "websocket",
     )
     try:
         yield context

@@ -1,5 +1,6 @@
 """Database plumbing: the declarative Base, the engine and the session factories."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 from gql.config import Settings
@@ -26,6 +27,9 @@ NAMING_CONVENTION = {
 
 # An execution option that makes a SQLite transaction start with BEGIN IMMEDIATE.
 SQLITE_WRITE_OPTION = "gql_sqlite_write"
+# Session.info keys: the Database a session belongs to, and signals awaiting its commit.
+DATABASE_KEY = "gql.database"
+PENDING_SIGNALS_KEY = "gql.pending_signals"
 
 
 def utcnow() -> datetime:
@@ -107,8 +111,20 @@ class Database:
         if self.is_sqlite:
             _configure_sqlite(self.engine, settings.sqlite_busy_timeout_ms)
         write_engine = self.engine.execution_options(**{SQLITE_WRITE_OPTION: True})
-        self.read_session = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.write_session = async_sessionmaker(write_engine, expire_on_commit=False)
+        info = {DATABASE_KEY: self}
+        self.read_session = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        self.write_session = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
+        self.commit_listeners: dict[str, list[Callable[[], None]]] = {}
+
+    def on_commit(self, signal: str, listener: Callable[[], None]) -> None:
+        """Call `listener` after every commit of a transaction that raised `signal`."""
+        self.commit_listeners.setdefault(signal, []).append(listener)
+
+    def remove_commit_listener(self, signal: str, listener: Callable[[], None]) -> None:
+        """Stop calling `listener`."""
+        listeners = self.commit_listeners.get(signal, [])
+        if listener in listeners:
+            listeners.remove(listener)
 
     async def ping(self) -> None:
         """Run a trivial statement; raises when the database cannot be reached."""
@@ -118,6 +134,28 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def signal_after_commit(session: AsyncSession, signal: str) -> None:
+    """Raise `signal` for the Database's listeners once this transaction commits (never on
+    rollback)."""
+    session.sync_session.info.setdefault(PENDING_SIGNALS_KEY, set()).add(signal)
+
+
+@event.listens_for(Session, "after_commit")
+def _raise_pending_signals(session: Session) -> None:
+    signals = session.info.pop(PENDING_SIGNALS_KEY, None)
+    database = session.info.get(DATABASE_KEY)
+    if not signals or database is None:
+        return
+    for signal in signals:
+        for listener in list(database.commit_listeners.get(signal, ())):
+            listener()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_signals(session: Session) -> None:
+    session.info.pop(PENDING_SIGNALS_KEY, None)
 
 
 def new_session(database: Database, *, write: bool) -> AsyncSession:

@@ -1,7 +1,9 @@
-"""Schema extensions: operation kind, error codes and masking of unexpected errors."""
+"""Schema extensions: telemetry, operation kind, error codes and masking of unexpected
+errors."""
 
+import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 from graphql import GraphQLError, GraphQLSyntaxError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -9,6 +11,8 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from gql.errors import ErrorCode, RequestError
+from gql.limits import TOKEN_LIMIT_MARKER
+from gql.observability import current_request
 
 logger = logging.getLogger("gql.errors")
 
@@ -31,22 +35,61 @@ def is_unexpected(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, RequestError | GraphQLError)
 
 
+def masked(error: GraphQLError) -> tuple[str, ErrorCode]:
+    """What a client may learn of an unexpected error: a generic message and its code."""
+    if is_unavailable(error.original_error):
+        return UNAVAILABLE_MESSAGE, ErrorCode.SERVICE_UNAVAILABLE
+    return INTERNAL_MESSAGE, ErrorCode.INTERNAL_SERVER_ERROR
+
+
+def mask_in_place(error: GraphQLError) -> None:
+    """Mask an unexpected error that may never pass CodedErrors (one raised by an extension
+    before execution); its original stays attached for the log."""
+    message, code = masked(error)
+    error.message = message
+    error.extensions = {"code": str(code)}
+
+
 def _code_for(error: GraphQLError) -> ErrorCode:
     if isinstance(error, GraphQLSyntaxError):
+        if TOKEN_LIMIT_MARKER in error.message:
+            return ErrorCode.QUERY_TOO_COMPLEX
         return ErrorCode.GRAPHQL_PARSE_FAILED
     if error.message.startswith("Variable '$"):
         return ErrorCode.BAD_USER_INPUT
     return ErrorCode.GRAPHQL_VALIDATION_FAILED
 
 
-class OperationKind(SchemaExtension):
-    """Tells the context whether it serves a mutation, before any resolver runs."""
+class Telemetry(SchemaExtension):
+    """Tells the request's record (its log line and metrics) the operation and the codes
+    of its errors, once they are final (this extension comes first, so it exits last)."""
 
-    def on_execute(self) -> Iterator[None]:
-        """Mark mutations, so that their SQLite transactions take the write lock up front."""
+    def on_operation(self) -> Iterator[None]:
+        """Record what the operation was and how it ended."""
+        yield
+        record = current_request.get()
+        if record is None:
+            return
+        execution = self.execution_context
+        record.operation_name = execution.operation_name
+        with contextlib.suppress(Exception):  # no operation type without a parsed document
+            record.operation_type = execution.operation_type.value
+        errors = getattr(execution.result, "errors", None) or []
+        record.error_codes = [str((error.extensions or {}).get("code", "")) for error in errors]
+
+
+class OperationKind(SchemaExtension):
+    """Prepares the context before any resolver runs: the kind of operation, and the caller
+    when a token came with the request."""
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        """Mark mutations, so that their SQLite transactions take the write lock up front;
+        refuse a bad token even when only public fields are asked for."""
         context = self.execution_context.context
         if self.execution_context.operation_type == OperationType.MUTATION:
             context.is_mutation = True
+        if getattr(context, "authorization", None):
+            await context.viewer()
         yield
 
 
@@ -58,21 +101,15 @@ class CodedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         """A generic message and code: no exception text, SQL or DSN reaches the client."""
-        unavailable = is_unavailable(error.original_error)
+        message, code = masked(error)
         return GraphQLError(
-            message=UNAVAILABLE_MESSAGE if unavailable else INTERNAL_MESSAGE,
+            message=message,
             nodes=error.nodes,
             source=error.source,
             positions=error.positions,
             path=error.path,
             original_error=None,
-            extensions={
-                "code": str(
-                    ErrorCode.SERVICE_UNAVAILABLE
-                    if unavailable
-                    else ErrorCode.INTERNAL_SERVER_ERROR
-                )
-            },
+            extensions={"code": str(code)},
         )
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:

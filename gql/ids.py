@@ -2,13 +2,15 @@
 
 from gql.errors import EntityNotFound
 
-MAX_DB_ID = 2**63 - 1
+# Id columns are INTEGER (int4 on PostgreSQL): a larger number cannot name a row, and
+# PostgreSQL refuses to compare an int4 column with it instead of finding nothing.
+MAX_DB_ID = 2**31 - 1
 
 
 def parse_id(value: str) -> int | None:
     """The database id in an `ID` string, or None when it cannot be one."""
     text = value.strip()
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_DB_ID)):
         return None
     number = int(text)
     return number if 0 < number <= MAX_DB_ID else None

@@ -1,53 +1,107 @@
-"""The ASGI application: FastAPI with the GraphQL router, health and readiness."""
+"""The ASGI application: FastAPI with the GraphQL router, health, readiness and metrics."""
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-import orjson
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
-from strawberry.exceptions import ConnectionRejectionError
-from strawberry.fastapi import GraphQLRouter
-from strawberry.types.unset import UnsetType
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import Scope
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gql.auth.http import router as auth_router
 from gql.auth.service import AuthTools
+from gql.background import cancel_and_wait
 from gql.config import Settings, get_settings
-from gql.context import Context, context_getter
+from gql.context import context_getter
 from gql.db import Database
-from gql.errors import RequestError
 from gql.housekeeping import purge_forever
+from gql.inventory.events import StockEventHub
+from gql.observability import Metrics, tag_log_records_with_request_id
 from gql.schema import schema
+from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
+from gql.web.middleware import BodyLimit, JsonOnlyGraphQL, RequestTelemetry, SecurityHeaders
+from gql.web.ratelimit import RateLimit, RateLimiter
+from gql.web.router import Router, TransportWSHandler
 
 logger = logging.getLogger("gql")
 
+# FastAPI's /docs page loads Swagger UI from jsDelivr.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    "frame-ancestors 'none'"
+)
 
-class Router(GraphQLRouter[Context, None]):
-    """The GraphQL endpoint, answering with orjson."""
 
-    def encode_json(self, data: object) -> bytes:
-        """orjson is several times faster than the standard library here."""
-        return orjson.dumps(data)
+def page_policies(graphiql: GraphiQLPage | None) -> Callable[[Scope], str | None]:
+    """The Content-Security-Policy of each HTML page we serve."""
 
-    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
-        """Authenticate a WebSocket from its `connection_init` payload; refuse a bad token."""
-        params = context.connection_params
-        if isinstance(params, dict):
-            token = params.get("Authorization") or params.get("authorization")
-            if isinstance(token, str):
-                context.authorization = token
-        try:
-            await context.viewer()
-        except RequestError as error:
-            raise ConnectionRejectionError({"message": error.message}) from None
-        finally:
-            # The connection lives long; it must not hold a database session meanwhile.
-            await context.close()
-        return None
+    def policy(scope: Scope) -> str | None:
+        if scope["path"].startswith(("/docs", "/redoc")):
+            return DOCS_CSP
+        return graphiql.csp if graphiql is not None else None
+
+    return policy
+
+
+def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router:
+    router = Router(
+        schema,
+        # A FastAPI dependency with `yield` (it closes the session); Strawberry's annotation
+        # does not list generators.
+        context_getter=cast(Any, context_getter),
+        graphiql=graphiql,
+        allow_queries_via_get=not settings.is_production,
+        subscription_protocols=(
+            (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
+            if settings.graphql_ws_legacy
+            else (GRAPHQL_TRANSPORT_WS_PROTOCOL,)
+        ),
+        keep_alive=True,  # the legacy protocol's "ka" messages
+        keep_alive_interval=settings.ws_keepalive_seconds,
+        max_subscriptions_per_connection=settings.subscriptions_per_connection,
+        connections_per_user=settings.connections_per_user,
+    )
+    router.graphql_transport_ws_handler_class = type(
+        "ConfiguredTransportWSHandler",
+        (TransportWSHandler,),
+        {"ping_interval": settings.ws_keepalive_seconds},
+    )
+    return router
+
+
+def _with_middleware(
+    app: FastAPI,
+    settings: Settings,
+    metrics: Metrics,
+    limiter: RateLimiter,
+    graphiql: GraphiQLPage | None,
+) -> None:
+    """Outermost first: ids and logs, security headers, CORS, rate limit, body size, CSRF."""
+    layers: list[tuple[type[Any], dict[str, Any]]] = [
+        (RequestTelemetry, {"metrics": metrics}),
+        (SecurityHeaders, {"page_csp": page_policies(graphiql)}),
+        (
+            CORSMiddleware,
+            {
+                "allow_origins": settings.cors_origins,
+                "allow_methods": ["GET", "POST", "OPTIONS"],
+                "allow_headers": ["Authorization", "Content-Type", "X-Request-ID"],
+                "expose_headers": ["X-Request-ID", "Retry-After"],
+                "max_age": 600,
+            },
+        ),
+        (RateLimit, {"limiter": limiter}),
+        (BodyLimit, {"limit": settings.max_body_bytes}),
+        (JsonOnlyGraphQL, {}),
+    ]
+    for middleware, options in reversed(layers):
+        app.add_middleware(cast(Any, middleware), **options)
 
 
 def create_app(
@@ -57,37 +111,58 @@ def create_app(
 ) -> FastAPI:
     """Build the application; a given `database` is shared and left open on shutdown."""
     settings = settings or get_settings()
+    tag_log_records_with_request_id()
     owns_database = database is None
     db = database or Database(settings)
     tools = auth or AuthTools.from_settings(settings)
+    hub = StockEventHub(
+        db,
+        poll_seconds=settings.stock_events_poll_seconds,
+        auth_check_seconds=settings.subscription_auth_check_seconds,
+    )
+    limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_seconds)
+    metrics = Metrics(db, lambda: len(hub.subscribers))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        purger = None
+        background: list[asyncio.Task[None]] = []
         if settings.purge_interval_seconds:
-            purger = asyncio.create_task(purge_forever(db, tools, settings.purge_interval_seconds))
+            background.append(
+                asyncio.create_task(purge_forever(db, tools, settings.purge_interval_seconds))
+            )
+        if limiter.enabled and not db.is_sqlite:
+            background.append(
+                asyncio.create_task(limiter.sync_forever(db, settings.rate_limit_sync_seconds))
+            )
+        await hub.start()
         yield
-        if purger is not None:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+        await hub.stop()
+        for task in background:
+            await cancel_and_wait(task)
         if owns_database:
             await db.dispose()
 
-    app = FastAPI(title="gql", version="0.1.0", lifespan=lifespan)
+    docs = not settings.is_production
+    app = FastAPI(
+        title="gql",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     app.state.settings = settings
     app.state.database = db
     app.state.auth = tools
-
-    router = Router(
-        schema,
-        # A FastAPI dependency with `yield` (it closes the session); Strawberry's annotation
-        # does not list generators.
-        context_getter=cast(Any, context_getter),
-        graphql_ide="graphiql" if settings.graphiql else None,
-    )
-    app.include_router(router, prefix="/graphql")
+    app.state.hub = hub
+    app.state.rate_limiter = limiter
+    app.state.metrics = metrics
+    graphiql = GraphiQLPage.load() if settings.graphiql_enabled else None
+    app.include_router(_graphql_router(settings, graphiql), prefix="/graphql")
     app.include_router(auth_router)
+    if graphiql is not None and (assets := graphiql.assets()) is not None:
+        app.mount(ASSETS_PATH, assets, name="graphiql")
+    _with_middleware(app, settings, metrics, limiter, graphiql)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
@@ -101,5 +176,9 @@ def create_app(
             logger.warning("readiness check failed: database unreachable", exc_info=True)
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app

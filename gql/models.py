@@ -13,6 +13,7 @@ from gql.catalog.models import Product, ProductImage
 from gql.db import Base
 from gql.inventory.models import StockMovement
 from gql.orders.models import Order, OrderLine
+from gql.web.ratelimit import RateLimitWindow
 
 __all__ = [
     "AuthSession",
@@ -23,6 +24,7 @@ __all__ = [
     "Permission",
     "Product",
     "ProductImage",
+    "RateLimitWindow",
     "Role",
     "StockMovement",
     "User",

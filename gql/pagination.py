@@ -2,6 +2,7 @@
 
 import base64
 import binascii
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,14 +10,30 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Numeric,
+    Select,
+    SmallInteger,
+    and_,
+    false,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from gql.errors import BadUserInput
+from gql.text import is_storable
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# Unpadded URL-safe base64, nothing else: the decoder would skip other characters silently.
+CURSOR_PATTERN = re.compile(r"[A-Za-z0-9_-]*")
 
 T = TypeVar("T")
 
@@ -65,19 +82,46 @@ def _encode_value(value: Any) -> Any:
     return value
 
 
+def _integer_bound(column: InstrumentedAttribute[Any]) -> int:
+    # Subclasses first: both are Integers.
+    for sql_type, bound in ((SmallInteger, 2**15), (BigInteger, 2**63), (Integer, 2**31)):
+        if isinstance(column.type, sql_type):
+            return bound
+    raise ValueError(f"unsupported cursor column {column.key}")
+
+
 def _decode_value(column: InstrumentedAttribute[Any], raw: Any) -> Any:
+    """A sort value from a cursor, or ValueError when the column could never hold it."""
+    # A cursor comes back from the client: anything the database would refuse to compare
+    # with the column (out of range, NUL, naive time) is a malformed cursor, not a crash.
     python_type = column.type.python_type
     if python_type is Decimal:
-        return Decimal(str(raw))
+        if not isinstance(raw, str):
+            raise ValueError("not a decimal string")
+        number = Decimal(raw)
+        column_type = column.type
+        if not number.is_finite():
+            raise ValueError("not finite")
+        if isinstance(column_type, Numeric) and column_type.precision is not None:
+            digits = column_type.precision - (column_type.scale or 0)
+            if abs(number) >= Decimal(10) ** digits:
+                raise ValueError("out of range")
+        return number
     if python_type is datetime:
-        return datetime.fromisoformat(raw)
+        moment = datetime.fromisoformat(raw)
+        if moment.tzinfo is None:
+            raise ValueError("no time zone")
+        return moment
     if python_type is int:
         if not isinstance(raw, int) or isinstance(raw, bool):
             raise ValueError("not an integer")
+        bound = _integer_bound(column)
+        if not -bound <= raw < bound:
+            raise ValueError("out of range")
         return raw
     if python_type is str:
-        if not isinstance(raw, str):
-            raise ValueError("not a string")
+        if not isinstance(raw, str) or not is_storable(raw):
+            raise ValueError("not a storable string")
         return raw
     raise ValueError(f"unsupported cursor column {column.key}")
 
@@ -91,10 +135,12 @@ def encode_cursor(sort: SortKey, values: Sequence[Any]) -> str:
 def decode_cursor(sort: SortKey, cursor: str) -> list[Any]:
     """The sort values in a cursor; a foreign, stale-order or corrupt cursor is bad input."""
     invalid = BadUserInput("`after` is not a valid cursor for this list and order.", field="after")
+    if not CURSOR_PATTERN.fullmatch(cursor):
+        raise invalid
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         payload = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
-    except (ValueError, UnicodeEncodeError, binascii.Error, orjson.JSONDecodeError):
+    except (ValueError, binascii.Error, orjson.JSONDecodeError):
         raise invalid from None
     if not isinstance(payload, list) or len(payload) != len(sort.columns) + 1:
         raise invalid

@@ -4,6 +4,7 @@ import logging
 
 import strawberry
 from graphql import GraphQLError
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -12,13 +13,23 @@ from gql.auth.mutations import AuthMutation
 from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
-from gql.extensions import CodedErrors, OperationKind, is_unexpected
+from gql.extensions import (
+    CodedErrors,
+    OperationKind,
+    Telemetry,
+    is_unexpected,
+    mask_in_place,
+)
 from gql.inventory.mutations import InventoryMutation
 from gql.inventory.queries import InventoryQuery
+from gql.inventory.subscriptions import InventorySubscription
+from gql.limits import QueryLimits
 from gql.orders.mutations import OrderMutation
 from gql.orders.queries import OrderQuery
+from gql.scalars import SCALAR_MAP
 
 logger = logging.getLogger("gql.errors")
+SUGGESTION = " Did you mean "
 
 Query = merge_types("Query", (AuthQuery, AdminQuery, CatalogQuery, InventoryQuery, OrderQuery))
 Mutation = merge_types(
@@ -27,12 +38,17 @@ Mutation = merge_types(
 
 
 class Schema(strawberry.Schema):
-    """Logs unexpected errors with their traceback; expected ones are the client's business."""
+    """Logs unexpected errors with their traceback; expected ones are the client's business.
+    In production no error suggests names of the schema ("Did you mean ...?")."""
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         """Called with the original errors, before CodedErrors masks them."""
+        settings = getattr(getattr(execution_context, "context", None), "settings", None)
+        if settings is not None and settings.is_production:
+            for error in errors:
+                error.message = error.message.split(SUGGESTION, 1)[0]
         for error in errors:
             if is_unexpected(error):
                 logger.error(
@@ -41,6 +57,16 @@ class Schema(strawberry.Schema):
                     error.path,
                     exc_info=error.original_error,
                 )
+                mask_in_place(error)
 
 
-schema = Schema(query=Query, mutation=Mutation, extensions=[OperationKind, CodedErrors])
+Subscription = merge_types("Subscription", (InventorySubscription,))
+
+schema = Schema(
+    query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
+    config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    # Telemetry first: it exits last, when CodedErrors has given every error its code.
+    extensions=[Telemetry, QueryLimits, OperationKind, CodedErrors],
+)

@@ -1,5 +1,10 @@
 """The demo data loader is idempotent."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import httpx
 from sqlalchemy import func, select
 
@@ -37,3 +42,29 @@ async def test_demo_accounts_can_log_in_with_their_roles(
         )
         names = {r["name"] for r in body["data"]["login"]["user"]["roles"]}
         assert role in names
+
+
+def test_the_seed_demo_command_on_a_fresh_database_adds_nothing_the_second_time(
+    tmp_path: Path,
+) -> None:
+    # given: a new SQLite database, migrated by the command as `make run` does
+    env = os.environ | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"}
+
+    def gql(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "gql.cli", *args],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    gql("migrate")
+    # when
+    first, second = gql("seed-demo"), gql("seed-demo")
+    # then
+    assert f"demo data: {len(DEMO_PRODUCTS)} product(s) added" in first
+    assert "demo data: 0 product(s) added" in second

@@ -1,6 +1,9 @@
 """Migrations: upgrade, downgrade and upgrade again; models and migrations agree."""
 
 import asyncio
+import os
+import subprocess
+import sys
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -50,3 +53,26 @@ def test_upgrade_downgrade_upgrade(empty_databases: EmptyDatabaseFactory) -> Non
 
 def test_models_and_migrations_agree(database_url: str) -> None:
     assert _inspect(database_url, _differences) == []
+
+
+def test_instances_starting_together_migrate_one_after_the_other(
+    empty_databases: EmptyDatabaseFactory,
+) -> None:
+    # given: a new database and three app containers starting at once (`gql migrate`)
+    url = empty_databases.new_url()
+    env = os.environ | {"DATABASE_URL": url}
+    # when
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "gql.cli", "migrate"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in processes]
+    # then
+    assert [code for code, _ in results] == [0, 0, 0], results
+    assert _inspect(url, _tables) == set(Base.metadata.tables)

@@ -11,7 +11,7 @@ from gql.auth.errors import InvalidCredentials, LoginRateLimited
 from gql.auth.tokens import TokenExpired
 from gql.context import client_of
 from gql.db import new_session
-from gql.errors import Unauthenticated
+from gql.errors import BadUserInput, Unauthenticated
 
 router = APIRouter()
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token")
@@ -42,6 +42,8 @@ async def issue_token(
         except InvalidCredentials as error:
             await session.commit()
             raise _unauthorized(error.message) from None
+        except BadUserInput as error:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=error.message) from None
         except LoginRateLimited as error:
             raise HTTPException(
                 status.HTTP_429_TOO_MANY_REQUESTS,

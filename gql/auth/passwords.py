@@ -1,11 +1,13 @@
 """Password hashing (argon2id via libpass's passlib API) and the password policy."""
 
+import asyncio
 import secrets
 
 from passlib.context import CryptContext
 
 from gql.config import Settings
 from gql.errors import InvalidInput
+from gql.text import has_control_characters
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -30,23 +32,37 @@ class PasswordHasher:
         self.dummy_hash = self.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
-        """A new hash of `password` with the current scheme and parameters."""
+        """A new hash of `password` with the current parameters (blocking)."""
         digest: str = self.context.hash(password)
         return digest
 
     def verify_and_update(self, password: str, digest: str | None) -> tuple[bool, str | None]:
-        """Whether `password` matches, and a replacement hash when `digest` is outdated."""
+        """Whether `password` matches, and a new hash if `digest` is outdated (blocking)."""
         valid, new_hash = self.context.verify_and_update(password, digest or self.dummy_hash)
         if digest is None:
             return False, None
         return bool(valid), new_hash
 
+    # argon2 costs ~100 ms of CPU by design: request handlers use these, so other requests
+    # keep flowing meanwhile (argon2-cffi releases the GIL while it hashes).
+    async def hash_in_thread(self, password: str) -> str:
+        """`hash` in a worker thread."""
+        return await asyncio.to_thread(self.hash, password)
+
+    async def verify_and_update_in_thread(
+        self, password: str, digest: str | None
+    ) -> tuple[bool, str | None]:
+        """`verify_and_update` in a worker thread (the dummy hash when `digest` is None)."""
+        return await asyncio.to_thread(self.verify_and_update, password, digest)
+
 
 def check_password_policy(password: str, email: str, field: str = "password") -> None:
-    """8-128 characters and not the email address."""
+    """8-128 characters, no control characters, and not the email address."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
         raise InvalidInput(
             f"The password must be {MIN_LENGTH} to {MAX_LENGTH} characters long.", field=field
         )
+    if has_control_characters(password):
+        raise InvalidInput("The password must not contain control characters.", field=field)
     if password.strip().lower() == email.strip().lower():
         raise InvalidInput("The password must not be the email address.", field=field)

@@ -1,6 +1,5 @@
 """Identity use cases: accounts, logins, token rotation and revocation. Services only flush."""
 
-import math
 import re
 import uuid
 from collections.abc import Callable
@@ -11,16 +10,18 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth import roles
+from gql.auth import lockout, roles
 from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, RefreshTokenReused
 from gql.auth.models import AuthSession, LoginFailure, User
 from gql.auth.passwords import PasswordHasher, check_password_policy
 from gql.auth.tokens import InvalidToken, IssuedToken, TokenClaims, TokenCodec, token_digest
 from gql.config import Settings
 from gql.db import utcnow
-from gql.errors import EntityNotFound, InvalidInput
+from gql.errors import BadUserInput, EntityNotFound, InvalidInput
+from gql.text import has_control_characters
 
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_EMAIL = 254
 MAX_FULL_NAME = 200
 
@@ -48,6 +49,7 @@ class Viewer:
 
     user: User
     session_id: str
+    token_expires_at: datetime | None = None
 
 
 @dataclass
@@ -76,7 +78,11 @@ def normalize_email(email: str) -> str:
 def clean_email(email: str) -> str:
     """A plausible email address, normalized."""
     normalized = normalize_email(email)
-    if len(normalized) > MAX_EMAIL or not EMAIL_PATTERN.fullmatch(normalized):
+    if (
+        len(normalized) > MAX_EMAIL
+        or not EMAIL_PATTERN.fullmatch(normalized)
+        or has_control_characters(normalized)
+    ):
         raise InvalidInput("`email` is not a valid email address.", field="email")
     return normalized
 
@@ -128,11 +134,13 @@ async def register(
         raise InvalidInput(
             f"`fullName` is longer than {MAX_FULL_NAME} characters.", field="fullName"
         )
+    if has_control_characters(name):
+        raise InvalidInput("`fullName` must not contain control characters.", field="fullName")
     if await session.scalar(select(User.id).where(User.email == address)) is not None:
         raise EmailTaken("An account with this email already exists.", field="email")
     user = User(
         email=address,
-        hashed_password=tools.passwords.hash(password),
+        hashed_password=await tools.passwords.hash_in_thread(password),
         full_name=name,
         is_active=True,
         created_at=tools.clock(),
@@ -161,7 +169,7 @@ async def ensure_admin(
         check_password_policy(password, address)
         user = User(
             email=address,
-            hashed_password=tools.passwords.hash(password),
+            hashed_password=await tools.passwords.hash_in_thread(password),
             full_name="",
             is_active=True,
             created_at=tools.clock(),
@@ -175,32 +183,6 @@ async def ensure_admin(
     return created
 
 
-async def _retry_after(
-    session: AsyncSession, tools: AuthTools, email: str, ip: str, now: datetime
-) -> int:
-    """Seconds until a login may be tried again for this account and address (0: now)."""
-    settings = tools.settings
-    window = timedelta(seconds=settings.login_failure_window_seconds)
-    since = now - window
-    waits = [0.0]
-    for column, value, limit in (
-        (LoginFailure.email, email, settings.login_max_failures_per_account),
-        (LoginFailure.ip, ip, settings.login_max_failures_per_ip),
-    ):
-        recent = list(
-            await session.scalars(
-                select(LoginFailure.created_at)
-                .where(column == value, LoginFailure.created_at > since)
-                .order_by(LoginFailure.created_at.desc())
-                .limit(limit)
-            )
-        )
-        if len(recent) >= limit:
-            # Locked until the oldest of the last `limit` failures leaves the window.
-            waits.append((recent[-1] + window - now).total_seconds())
-    return max(0, math.ceil(max(waits)))
-
-
 async def login(
     session: AsyncSession,
     tools: AuthTools,
@@ -211,20 +193,27 @@ async def login(
 ) -> SignedIn:
     """Check the credentials and start a session.
 
-    Raises InvalidCredentials (after recording the failure; commit it) or LoginRateLimited.
+    Raises InvalidCredentials (after recording the failure; commit it), LoginRateLimited,
+    or BadUserInput for control characters in the email or password.
     """
-    now = tools.clock()
     address = normalize_email(email)[:MAX_EMAIL]
-    retry_after = await _retry_after(session, tools, address, client.ip, now)
+    # Refused before any counting: no account could have such an email or password.
+    for value, field in ((address, "email"), (password, "password")):
+        if has_control_characters(value):
+            raise BadUserInput(f"`{field}` must not contain control characters.", field=field)
+    now = tools.clock()
+    ip = client.ip[:64]
+    await lockout.serialise_attempts(session, address, ip)
+    retry_after = await lockout.retry_after(session, tools.settings, address, ip, now)
     if retry_after:
         raise LoginRateLimited(retry_after)
     user = await session.scalar(select(User).where(User.email == address))
     # Unknown accounts are verified against a dummy hash: the same work, the same answer.
-    valid, new_hash = tools.passwords.verify_and_update(
+    valid, new_hash = await tools.passwords.verify_and_update_in_thread(
         password, user.hashed_password if user else None
     )
     if user is None or not valid or not user.is_active:
-        session.add(LoginFailure(email=address, ip=client.ip[:64], created_at=now))
+        session.add(LoginFailure(email=address, ip=ip, created_at=now))
         await session.flush()
         raise InvalidCredentials()
     if new_hash is not None:
@@ -307,7 +296,7 @@ async def authenticate(session: AsyncSession, tools: AuthTools, access_token: st
     user, revoked_at, expires_at = row
     if revoked_at is not None or expires_at <= now or not user.is_active:
         raise InvalidToken("The session has ended.")
-    return Viewer(user, claims.session_id)
+    return Viewer(user, claims.session_id, claims.expires_at)
 
 
 async def _revoke(session: AsyncSession, now: datetime, *conditions: object) -> int:
@@ -334,6 +323,8 @@ async def revoke_session(
     session: AsyncSession, tools: AuthTools, viewer: Viewer, session_id: str
 ) -> None:
     """End one of the caller's own live sessions."""
+    if not SESSION_ID_PATTERN.fullmatch(session_id):
+        raise EntityNotFound(f"Session {session_id!r} does not exist.", field="id")
     revoked = await _revoke(
         session,
         tools.clock(),
@@ -357,11 +348,17 @@ async def change_password(
     user = await session.get(User, viewer.user.id, with_for_update=True)
     if user is None:
         raise InvalidToken("The session has ended.")
-    valid, _ = tools.passwords.verify_and_update(current_password, user.hashed_password)
+    if has_control_characters(current_password):
+        raise InvalidInput(
+            "`currentPassword` must not contain control characters.", field="currentPassword"
+        )
+    valid, _ = await tools.passwords.verify_and_update_in_thread(
+        current_password, user.hashed_password
+    )
     if not valid:
         raise InvalidCredentials(field="currentPassword")
     check_password_policy(new_password, user.email, field="newPassword")
-    user.hashed_password = tools.passwords.hash(new_password)
+    user.hashed_password = await tools.passwords.hash_in_thread(new_password)
     await session.flush()
     return await _revoke(
         session,

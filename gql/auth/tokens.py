@@ -14,12 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
-from gql.config import Settings
+from gql.config import MIN_JWT_SECRET_BYTES, Settings
 from gql.errors import ErrorCode, RequestError, Unauthenticated
 
 TokenType = Literal["access", "refresh"]
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "sid", "typ"]
-MIN_SECRET_BYTES = 32
 # Tolerated clock skew between the processes that issue and check tokens.
 ISSUED_AT_LEEWAY = timedelta(seconds=60)
 
@@ -62,8 +61,8 @@ def token_digest(token: str) -> str:
 def _load_keys(settings: Settings) -> tuple[Any, Any]:
     if settings.jwt_algorithm == "HS256":
         secret = settings.jwt_secret.encode()
-        if len(secret) < MIN_SECRET_BYTES:
-            raise ValueError(f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes for HS256")
+        if len(secret) < MIN_JWT_SECRET_BYTES:
+            raise ValueError(f"JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes for HS256")
         return secret, secret
     if settings.jwt_private_key_file is None:
         raise ValueError(f"JWT_PRIVATE_KEY_FILE is required for {settings.jwt_algorithm}")
@@ -144,7 +143,8 @@ class TokenCodec:
                 # Expiry is checked below against the injectable clock.
                 options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
             )
-        except jwt.InvalidTokenError:
+        except (jwt.InvalidTokenError, UnicodeEncodeError):
+            # UnicodeEncodeError: a lone surrogate, which no token can contain.
             raise InvalidToken("The token is invalid.") from None
         try:
             claims = TokenClaims(
@@ -158,7 +158,8 @@ class TokenCodec:
         except (TypeError, ValueError, OverflowError):
             raise InvalidToken("The token is invalid.") from None
         if claims.token_type != expected_type:
-            raise InvalidToken(f"An {expected_type} token is required here.")
+            article = "An" if expected_type == "access" else "A"
+            raise InvalidToken(f"{article} {expected_type} token is required here.")
         if claims.issued_at > now + ISSUED_AT_LEEWAY:
             raise InvalidToken("The token is invalid.")
         if claims.expires_at <= now:

@@ -17,6 +17,7 @@ from gql.catalog.models import Product, ProductImage
 from gql.errors import BadUserInput, EntityNotFound, InvalidInput
 from gql.inventory import service as inventory
 from gql.pagination import Page, SortKey, paginate
+from gql.text import has_control_characters
 
 SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_PRICE = Decimal("9999999999.99")
@@ -65,13 +66,18 @@ class ProductFilter:
 # --- validation -------------------------------------------------------------------------
 
 
-def clean_text(value: str, field: str, *, max_length: int, required: bool = True) -> str:
-    """Trimmed text within its length limits."""
+def clean_text(
+    value: str, field: str, *, max_length: int, required: bool = True, multiline: bool = False
+) -> str:
+    """Trimmed text within its length limits, free of control characters (but line breaks
+    and tabs when `multiline`)."""
     cleaned = value.strip()
     if required and not cleaned:
         raise InvalidInput(f"`{field}` must not be empty.", field=field)
     if len(cleaned) > max_length:
         raise InvalidInput(f"`{field}` is longer than {max_length} characters.", field=field)
+    if has_control_characters(cleaned, multiline=multiline):
+        raise InvalidInput(f"`{field}` must not contain control characters.", field=field)
     return cleaned
 
 
@@ -114,6 +120,8 @@ def clean_url(value: str) -> str:
     url = value.strip()
     if len(url) > MAX_URL:
         raise InvalidInput(f"`url` is longer than {MAX_URL} characters.", field="url")
+    if has_control_characters(url):
+        raise InvalidInput("`url` must not contain control characters.", field="url")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
         raise InvalidInput("`url` must be an absolute http or https URL.", field="url")
@@ -135,6 +143,10 @@ def _filtered(product_filter: ProductFilter) -> Select[Product]:
         if len(term) > MAX_SEARCH:
             raise BadUserInput(
                 f"`search` is longer than {MAX_SEARCH} characters.", field="filter.search"
+            )
+        if has_control_characters(term):
+            raise BadUserInput(
+                "`search` must not contain control characters.", field="filter.search"
             )
         if term:
             pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
@@ -244,7 +256,7 @@ async def create_product(
         sku=clean_sku(sku),
         name=clean_text(name, "name", max_length=MAX_NAME),
         description=clean_text(
-            description, "description", max_length=MAX_DESCRIPTION, required=False
+            description, "description", max_length=MAX_DESCRIPTION, required=False, multiline=True
         ),
         price=clean_price(price),
         stock=clean_stock(stock),
@@ -264,7 +276,7 @@ async def update_product(
         "sku": clean_sku,
         "name": lambda v: clean_text(v, "name", max_length=MAX_NAME),
         "description": lambda v: clean_text(
-            v, "description", max_length=MAX_DESCRIPTION, required=False
+            v, "description", max_length=MAX_DESCRIPTION, required=False, multiline=True
         ),
         "price": clean_price,
     }

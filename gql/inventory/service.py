@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
 from gql.errors import EntityNotFound, InvalidInput
-from gql.inventory import locks
+from gql.inventory import events, locks
 from gql.inventory.errors import InsufficientStock, Shortage
 from gql.inventory.models import MovementReason, StockMovement
 from gql.pagination import Page, SortKey, paginate
@@ -49,6 +49,7 @@ async def append_to_ledger(
     ]
     session.add_all(movements)
     await session.flush()
+    await events.announce(session)
     return movements
 
 

@@ -10,6 +10,7 @@ from gql.catalog.types import Product
 from gql.context import Info
 from gql.inventory import models
 from gql.inventory.errors import InsufficientStock
+from gql.inventory.events import StockEventData
 from gql.orders.loaders import order_by_id
 from gql.orders.types import Order
 from gql.permissions import requires
@@ -99,3 +100,29 @@ class StockChange:
 @strawberry.type(description="A row of the stock ledger.")
 class StockMovement(StockChange):
     pass
+
+
+@strawberry.type(description="A committed stock movement, delivered live (see stockChanged).")
+class StockEvent(StockChange):
+    product_snapshot: strawberry.Private[Product]
+
+    @classmethod
+    def of(cls, event: StockEventData) -> Self:
+        """The event with its product as of this movement (stock = quantityAfter)."""
+        product = Product.from_model(event.product)
+        product.stock = event.movement.quantity_after
+        return cls(
+            id=strawberry.ID(str(event.movement.id)),
+            delta=event.movement.delta,
+            quantity_after=event.movement.quantity_after,
+            reason=models.MovementReason(event.movement.reason),
+            created_at=event.movement.created_at,
+            product_db_id=event.movement.product_id,
+            order_db_id=event.movement.order_id,
+            product_snapshot=product,
+        )
+
+    @strawberry.field(description="The product as of this movement.")
+    async def product(self, info: Info) -> Product:
+        """Read with the event, so every subscriber sees the same state and no extra query."""
+        return self.product_snapshot

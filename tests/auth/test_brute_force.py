@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import LoginFailure
-from tests.auth.helpers import LOGIN, login, register
+from tests.auth.helpers import login, register
 from tests.conftest import FakeClock, execute
 
 
@@ -91,6 +91,21 @@ async def test_limits_are_configurable(db: Any, database_url: str, clock: FakeCl
         assert (await login(client))["__typename"] == "AuthPayload"
 
 
-async def test_login_operation_constant_is_used(client: httpx.AsyncClient) -> None:
-    body = await execute(client, LOGIN, {"input": {"email": "x@example.com", "password": "y" * 9}})
-    assert body["data"]["login"]["__typename"] == "InvalidCredentialsError"
+async def test_failures_for_an_unknown_account_count_and_lock_alike(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # given: five wrong logins for an address that has no account, spelled differently
+    for n in range(5):
+        result = await login(
+            client, email=" Nobody@Example.com " if n % 2 else "nobody@example.com"
+        )
+        assert result["__typename"] == "InvalidCredentialsError"
+    # when
+    locked = await login(client, email="NOBODY@example.com")
+    # then: locked out like a real account (no hint that it does not exist), the failures
+    # recorded under the normalized address
+    assert locked["__typename"] == "RateLimitedError"
+    emails = set(await session.scalars(select(LoginFailure.email)))
+    await session.commit()
+    assert emails == {"nobody@example.com"}
+    assert await _failures(session) == 5

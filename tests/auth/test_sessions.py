@@ -1,6 +1,5 @@
 """Refresh rotation with reuse detection, revocation seen at once, password change."""
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -67,21 +66,6 @@ async def test_reusing_a_retired_refresh_token_revokes_the_session(
     )
     revoked = await session.scalar(select(AuthSession.revoked_at))
     assert revoked is not None
-
-
-async def test_concurrent_refreshes_with_one_token_let_exactly_one_through(
-    client: httpx.AsyncClient,
-) -> None:
-    # given
-    payload = await register(client)
-    # when: real concurrent requests with the same refresh token
-    bodies = await asyncio.gather(*(_refresh(client, payload["refreshToken"]) for _ in range(5)))
-    # then
-    winners = [b for b in bodies if b.get("data") and b["data"]["refreshToken"]]
-    losers = [b for b in bodies if b.get("errors")]
-    assert len(winners) == 1, bodies
-    assert len(losers) == 4
-    assert {error_code(b) for b in losers} == {"UNAUTHENTICATED"}
 
 
 async def test_logout_refuses_the_old_access_token_on_the_next_request(

@@ -77,13 +77,16 @@ async def test_forged_tokens_are_unauthenticated(
 
 async def test_a_refresh_token_is_no_bearer_token(client: httpx.AsyncClient) -> None:
     payload = await register(client)
-    assert await _me_code(client, payload["refreshToken"]) == "UNAUTHENTICATED"
+    body = await execute(client, ME, headers=bearer(payload["refreshToken"]))
+    assert error_code(body) == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "An access token is required here."
 
 
 async def test_an_access_token_cannot_be_refreshed(client: httpx.AsyncClient) -> None:
     payload = await register(client)
     body = await execute(client, REFRESH, {"token": payload["accessToken"]})
     assert error_code(body) == "UNAUTHENTICATED"
+    assert body["errors"][0]["message"] == "A refresh token is required here."
 
 
 async def test_another_scheme_is_unauthenticated(client: httpx.AsyncClient) -> None:

@@ -1,0 +1,1 @@
+"""The benchmark harness of gql (`make bench`): seeds, serves, loads, measures, reports."""

@@ -1,0 +1,17 @@
+// PostGraphile 5 for `make bench BENCH_PEERS=1`: DATABASE_URL, HOST and PORT come from the harness.
+import { PostGraphileAmberPreset } from "postgraphile/presets/amber";
+import { makePgService } from "postgraphile/adaptors/pg";
+
+export default {
+  extends: [PostGraphileAmberPreset],
+  pgServices: [
+    makePgService({ connectionString: process.env.DATABASE_URL, schemas: ["public"] }),
+  ],
+  grafserv: {
+    host: process.env.HOST ?? "127.0.0.1",
+    port: Number(process.env.PORT ?? 5678),
+    graphiql: false,
+    watch: false,
+  },
+  grafast: { explain: false },
+};

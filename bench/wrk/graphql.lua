@@ -1,0 +1,72 @@
+-- wrk script: POST a GraphQL body, optionally rotating bearer tokens, and check answers.
+-- BENCH_BODY: file with the JSON body; BENCH_HEADERS: file of "Name: value" lines;
+-- BENCH_TOKENS: file of access tokens (one per line, used in turn); BENCH_EXPECT: a
+-- substring every good answer contains. A JSON summary is printed on a BENCH_JSON line.
+
+local threads = {}
+
+local function read(path)
+  local f = assert(io.open(path, "rb"))
+  local text = f:read("*a")
+  f:close()
+  return text
+end
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  bad = 0
+  sample = ""
+  body = read(os.getenv("BENCH_BODY"))
+  expect = os.getenv("BENCH_EXPECT") or ""
+  headers = { ["Content-Type"] = "application/json" }
+  local hpath = os.getenv("BENCH_HEADERS")
+  if hpath and hpath ~= "" then
+    for line in read(hpath):gmatch("[^\r\n]+") do
+      local name, value = line:match("^([^:]+):%s*(.*)$")
+      if name then headers[name] = value end
+    end
+  end
+  tokens = {}
+  local tpath = os.getenv("BENCH_TOKENS")
+  if tpath and tpath ~= "" then
+    for token in read(tpath):gmatch("%S+") do table.insert(tokens, token) end
+  end
+  nexttoken = 1
+  fixed = wrk.format("POST", wrk.path, headers, body)
+end
+
+function request()
+  if #tokens == 0 then return fixed end
+  headers["Authorization"] = "Bearer " .. tokens[nexttoken]
+  nexttoken = nexttoken % #tokens + 1
+  return wrk.format("POST", wrk.path, headers, body)
+end
+
+function response(status, hdrs, resp)
+  if status ~= 200 or resp:find('"errors"', 1, true) or not resp:find(expect, 1, true) then
+    bad = bad + 1
+    if sample == "" then sample = status .. " " .. resp:sub(1, 300) end
+  end
+end
+
+function done(summary, latency, requests)
+  local total_bad, first = 0, ""
+  for _, t in ipairs(threads) do
+    total_bad = total_bad + t:get("bad")
+    if first == "" then first = t:get("sample") or "" end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests":%d,"duration_us":%d,"bad":%d,"connect_errors":%d,' ..
+    '"read_errors":%d,"write_errors":%d,"status_errors":%d,"timeouts":%d,' ..
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,"mean_us":%.1f}\n',
+    summary.requests, summary.duration, total_bad, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, latency.mean))
+  if first ~= "" then
+    io.write("BENCH_SAMPLE " .. first:gsub("\n", " ") .. "\n")
+  end
+end

@@ -1,0 +1,213 @@
+"""Query limits: depth, aliases, tokens and cost, checked before anything executes."""
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    ASTValidationRule,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    VariableNode,
+    get_named_type,
+)
+from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import SchemaExtension
+
+from gql.config import Settings
+from gql.errors import ErrorCode
+from gql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+CONNECTION_SUFFIX = "Connection"
+TOKEN_LIMIT_MARKER = "tokens. Parsing aborted."
+DEFAULTS = Settings.model_construct()
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The largest document the server executes."""
+
+    depth: int
+    aliases: int
+    tokens: int
+    cost: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> "Limits":
+        """The configured limits."""
+        return cls(
+            depth=settings.max_query_depth,
+            aliases=settings.max_query_aliases,
+            tokens=settings.max_query_tokens,
+            cost=settings.max_query_cost,
+        )
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a selection set costs: fields weighted by page sizes, nesting, aliases."""
+
+    cost: int = 0
+    depth: int = 0
+    aliases: int = 0
+
+    def __add__(self, other: "Measure") -> "Measure":
+        return Measure(
+            self.cost + other.cost, max(self.depth, other.depth), self.aliases + other.aliases
+        )
+
+
+def too_complex(message: str) -> GraphQLError:
+    """A coded error for a document over a limit."""
+    return GraphQLError(message, extensions={"code": str(ErrorCode.QUERY_TOO_COMPLEX)})
+
+
+class DocumentMeter:
+    """Measures the operations of one document against the schema (fragments expanded)."""
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.variables = variables
+        self._fragment_measures: dict[str, Measure] = {}
+        self._expanding: set[str] = set()
+
+    def operation(self, operation: OperationDefinitionNode) -> Measure:
+        """The measure of one operation."""
+        root = self.schema.get_root_type(operation.operation)
+        return self.selection_set(operation.selection_set, root)
+
+    def selection_set(
+        self, selection_set: SelectionSetNode, parent: GraphQLNamedType | None
+    ) -> Measure:
+        """The sum of the selections' costs; the deepest selection's depth."""
+        total = Measure()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                total += self.field(selection, parent)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                target = self.schema.get_type(condition.name.value) if condition else parent
+                total += self.selection_set(selection.selection_set, target)
+            elif isinstance(selection, FragmentSpreadNode):
+                total += self.fragment(selection.name.value)
+        return total
+
+    def fragment(self, name: str) -> Measure:
+        """A named fragment's measure, computed once (and nothing for a cycle)."""
+        if name in self._fragment_measures:
+            return self._fragment_measures[name]
+        definition = self.fragments.get(name)
+        if definition is None or name in self._expanding:
+            return Measure()  # unknown or cyclic: graphql-core's own rules report it
+        self._expanding.add(name)
+        target = self.schema.get_type(definition.type_condition.name.value)
+        measure = self.selection_set(definition.selection_set, target)
+        self._expanding.discard(name)
+        self._fragment_measures[name] = measure
+        return measure
+
+    def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
+        """1 for the field, plus its subtree times the page size of a connection."""
+        aliases = 1 if node.alias is not None else 0
+        if node.name.value.startswith("__"):
+            # Introspection is bounded by the token limit (and off in production).
+            return Measure(aliases=aliases)
+        field_type = None
+        if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType):
+            definition = parent.fields.get(node.name.value)
+            field_type = get_named_type(definition.type) if definition else None
+        children = (
+            self.selection_set(node.selection_set, field_type)
+            if node.selection_set is not None
+            else Measure()
+        )
+        is_connection = field_type is not None and field_type.name.endswith(CONNECTION_SUFFIX)
+        multiplier = self.page_size(node) if is_connection else 1
+        return Measure(
+            cost=1 + multiplier * children.cost,
+            depth=1 + children.depth,
+            aliases=aliases + children.aliases,
+        )
+
+    def page_size(self, node: FieldNode) -> int:
+        """The page a connection field asks for: `first`, its default, at most the cap."""
+        for argument in node.arguments or ():
+            if argument.name.value != "first":
+                continue
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                value = self.variables.get(value.name.value)
+            elif isinstance(value, IntValueNode):
+                value = int(value.value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return max(0, min(value, MAX_PAGE_SIZE))
+        return DEFAULT_PAGE_SIZE
+
+
+def limits_rule(limits: Limits, variables: Mapping[str, Any]) -> type[ASTValidationRule]:
+    """A validation rule that rejects operations over the depth, alias or cost limit."""
+
+    class QueryLimitsRule(ASTValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            document = context.document
+            fragments = {
+                d.name.value: d
+                for d in document.definitions
+                if isinstance(d, FragmentDefinitionNode)
+            }
+            meter = DocumentMeter(context.schema, fragments, variables)
+            for definition in document.definitions:
+                if isinstance(definition, OperationDefinitionNode):
+                    for error in _over_limits(meter.operation(definition), limits):
+                        context.report_error(error)
+
+    return QueryLimitsRule
+
+
+def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
+    if measure.depth > limits.depth:
+        yield too_complex(f"The query is {measure.depth} levels deep; at most {limits.depth}.")
+    if measure.aliases > limits.aliases:
+        yield too_complex(f"The query uses {measure.aliases} aliases; at most {limits.aliases}.")
+    if measure.cost > limits.cost:
+        yield too_complex(
+            f"The query costs {measure.cost} (each field 1, connections times `first`); "
+            f"at most {limits.cost}."
+        )
+
+
+class QueryLimits(SchemaExtension):
+    """Applies the configured limits (and, in production, no introspection) to every
+    operation, subscriptions included, before it executes."""
+
+    def on_operation(self) -> Iterator[None]:
+        """Cap the parser's tokens and add the limit rules to validation."""
+        execution = self.execution_context
+        # A context without settings (a bare schema.execute) gets the defaults.
+        settings: Settings = getattr(execution.context, "settings", None) or DEFAULTS
+        limits = Limits.of(settings)
+        execution.parse_options["max_tokens"] = limits.tokens
+        rules: tuple[type[ASTValidationRule], ...] = (
+            limits_rule(limits, execution.variables or {}),
+        )
+        if settings.is_production:
+            rules += (NoSchemaIntrospectionCustomRule,)
+        execution.validation_rules = execution.validation_rules + rules
+        yield

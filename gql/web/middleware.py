@@ -1,0 +1,196 @@
+"""ASGI middleware in front of every route: request ids and access logs, body size,
+JSON-only GraphQL posts, and security headers."""
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gql.observability import Metrics, RequestRecord, current_request
+
+access_log = logging.getLogger("gql.access")
+
+GRAPHQL_PATH = "/graphql"
+# A client's X-Request-ID is honoured when it looks like one; otherwise a new one is made.
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+async def send_error(
+    send: Send,
+    status: int,
+    message: str,
+    code: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> None:
+    """A GraphQL-shaped error response sent before the app ran."""
+    body = orjson.dumps(
+        {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+    )
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestTelemetry:
+    """Gives each request an id (X-Request-ID in and out), then logs and counts it."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
+        record = RequestRecord(given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        token = current_request.set(record)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("x-request-id", record.request_id)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if scope["type"] == "http":
+                self._finish(scope, record, status, time.perf_counter() - started)
+            current_request.reset(token)
+
+    def _finish(self, scope: Scope, record: RequestRecord, status: int, seconds: float) -> None:
+        is_graphql = scope["path"] == GRAPHQL_PATH
+        if is_graphql:
+            self.metrics.observe(record, status, seconds)
+        access_log.info(
+            "%s %s %d",
+            scope["method"],
+            scope["path"],
+            status,
+            extra={
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "operation": record.operation_name,
+                "operation_type": record.operation_type,
+                "error_codes": record.error_codes,
+            },
+        )
+
+
+class BodyTooLarge(Exception):
+    """The request body passed the limit while the app was reading it."""
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise BodyTooLarge
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        await send_error(
+            send,
+            413,
+            f"The request body is larger than {self.limit} bytes.",
+            "BAD_USER_INPUT",
+        )
+
+
+class JsonOnlyGraphQL:
+    """CSRF defence: a GraphQL POST must be `application/json`, which a plain HTML form or
+    a simple cross-site request cannot send."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == GRAPHQL_PATH and scope["method"] == "POST":
+            content_type = Headers(scope=scope).get("content-type", "")
+            media_type = content_type.split(";", 1)[0].strip().lower()
+            if media_type != "application/json":
+                await send_error(
+                    send,
+                    415,
+                    "GraphQL requests must be sent as `Content-Type: application/json`.",
+                    "BAD_USER_INPUT",
+                )
+                return
+        await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Headers that every response carries: no sniffing, no referrer, no framing, a CSP;
+    HSTS when the request came over HTTPS (directly or, with proxy headers, via a proxy)."""
+
+    def __init__(self, app: ASGIApp, page_csp: Callable[[Scope], str | None]) -> None:
+        self.app = app
+        self.page_csp = page_csp
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("x-content-type-options", "nosniff")
+                headers.setdefault("referrer-policy", "no-referrer")
+                headers.setdefault("x-frame-options", "DENY")
+                is_page = headers.get("content-type", "").startswith("text/html")
+                csp = self.page_csp(scope) if is_page else API_CSP
+                if csp is not None:
+                    headers.setdefault("content-security-policy", csp)
+                if scope.get("scheme") == "https":
+                    headers.setdefault("strict-transport-security", HSTS)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

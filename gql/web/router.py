@@ -1,0 +1,194 @@
+"""The GraphQL endpoint: HTTP with GraphQL-over-HTTP media types, and WebSockets with
+authentication, pings and per-user connection limits."""
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.fastapi import GraphQLRouter
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.types.execution import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
+
+from gql.context import Context
+from gql.errors import RequestError
+from gql.web.graphiql import GraphiQLPage
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+# Set on request.state: the HTTP status of a result that failed before execution, when the
+# client accepts application/graphql-response+json.
+REQUEST_ERROR_STATUS = "gql_request_error_status"
+CREDENTIAL_CODES = frozenset({"UNAUTHENTICATED", "TOKEN_EXPIRED"})
+
+
+def accepted_media_type(accept: str | None) -> str:
+    """`application/graphql-response+json` when the client prefers it, else JSON."""
+    best, best_quality = JSON, -1.0
+    for part in (accept or "").split(","):
+        media_type, *parameters = (piece.strip().lower() for piece in part.split(";"))
+        if media_type not in (GRAPHQL_RESPONSE, JSON):
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip() == "q":
+                with contextlib.suppress(ValueError):
+                    quality = float(value)
+        if quality > best_quality:
+            best, best_quality = media_type, quality
+    return best if best_quality > 0 else JSON
+
+
+def is_request_error(result: ExecutionResult) -> bool:
+    """A request that never executed: no `data` at all, errors without a path."""
+    return (
+        result.data is None
+        and bool(result.errors)
+        and all(error.path is None for error in result.errors or ())
+    )
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with server pings, so idle connections and proxies stay alive."""
+
+    ping_interval: float = 15.0
+
+    def on_request_accepted(self) -> None:
+        """Start pinging once the socket is accepted."""
+        super().on_request_accepted()
+        self._pinger = asyncio.create_task(self._ping_forever())
+
+    async def _ping_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            if self.connection_acknowledged:
+                try:
+                    await self.send_message({"type": "ping"})
+                except Exception:
+                    return
+
+    async def shutdown(self) -> None:
+        """Stop pinging, then end the operations."""
+        self._pinger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._pinger
+        await super().shutdown()
+
+
+class ConnectionLimiter:
+    """Counts each user's open WebSocket connections in this process."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.open: dict[int, int] = {}
+
+    def acquire(self, user_id: int) -> bool:
+        """Count a new connection, unless the user already has `limit` of them."""
+        if self.open.get(user_id, 0) >= self.limit:
+            return False
+        self.open[user_id] = self.open.get(user_id, 0) + 1
+        return True
+
+    def release(self, user_id: int) -> None:
+        """Forget a closed connection."""
+        remaining = self.open.get(user_id, 0) - 1
+        if remaining > 0:
+            self.open[user_id] = remaining
+        else:
+            self.open.pop(user_id, None)
+
+
+class Router(GraphQLRouter[Context, None]):
+    """The GraphQL endpoint, answering with orjson."""
+
+    def __init__(
+        self,
+        *args: Any,
+        connections_per_user: int,
+        graphiql: GraphiQLPage | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs["graphql_ide"] = "graphiql" if graphiql else None
+        super().__init__(*args, **kwargs)
+        self.connection_limiter = ConnectionLimiter(connections_per_user)
+        self.graphiql = graphiql
+
+    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
+        """Our GraphiQL page (assets from npm, served here); Strawberry's as a fallback."""
+        if self.graphiql is not None and self.graphiql.html is not None:
+            return HTMLResponse(self.graphiql.html)
+        return await super().render_graphql_ide(request)
+
+    def encode_json(self, data: object) -> str:
+        """orjson is several times faster than the standard library here; text, because
+        WebSocket clients (graphql-ws, GraphiQL) only accept text frames."""
+        return orjson.dumps(data).decode()
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        """A request error has no `data` entry (GraphQL over HTTP)."""
+        response = await super().process_result(request, result)
+        if is_request_error(result):
+            response.pop("data", None)
+            codes = {(error.extensions or {}).get("code") for error in result.errors or ()}
+            status = 400
+            if codes <= CREDENTIAL_CODES:
+                status = 401
+            elif "SERVICE_UNAVAILABLE" in codes:
+                status = 503
+            elif "INTERNAL_SERVER_ERROR" in codes:
+                status = 500
+            setattr(request.state, REQUEST_ERROR_STATUS, status)
+        return response
+
+    async def run(
+        self,
+        request: Request | WebSocket,
+        context: Context | UnsetType = UNSET,
+        root_value: UnsetType | None = UNSET,
+    ) -> Any:
+        """Answer in the media type the client accepts; with graphql-response+json, a request
+        error is a 400 (401 for bad credentials); with plain JSON it stays 200, as older
+        clients expect."""
+        base_run: Any = super().run  # its overloads split HTTP and WebSocket requests
+        response = await base_run(request, context, root_value)
+        if not isinstance(request, Request) or not isinstance(response, Response):
+            return response
+        if response.media_type != JSON:
+            return response
+        if accepted_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE:
+            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+            status = getattr(request.state, REQUEST_ERROR_STATUS, None)
+            if status is not None and response.status_code == 200:
+                response.status_code = status
+                if status == 401:
+                    response.headers["www-authenticate"] = "Bearer"
+        return response
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Authenticate a WebSocket from its `connection_init` payload; refuse a bad token."""
+        params = context.connection_params
+        if isinstance(params, dict):
+            token = params.get("Authorization") or params.get("authorization")
+            if isinstance(token, str):
+                context.authorization = token
+        try:
+            viewer = await context.viewer()
+        except RequestError as error:
+            raise ConnectionRejectionError({"message": error.message}) from None
+        if viewer is not None:
+            user_id = viewer.user.id
+            if not self.connection_limiter.acquire(user_id):
+                raise ConnectionRejectionError({"message": "Too many connections for this user."})
+            context.on_close.append(lambda: self.connection_limiter.release(user_id))
+        return None
