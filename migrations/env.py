@@ -1,10 +1,12 @@
 """Alembic environment: async engines, the models' metadata, batch mode on SQLite."""
 
 import asyncio
+from typing import Any
 
 from alembic import context
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from gql.config import get_settings
@@ -44,14 +46,45 @@ def run_offline() -> None:
         context.run_migrations()
 
 
+# pg_advisory_xact_lock key: app instances starting together migrate one after the other.
+MIGRATION_LOCK_KEY = 0x6771_6D69_6772_6174  # "gqmigrat"
+
+
 def _run(connection: Connection) -> None:
     _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
         context.run_migrations()
+
+
+# How long a SQLite migrator waits for another one that holds the write lock.
+SQLITE_MIGRATION_WAIT_MS = 120_000
+
+
+def _serialize_sqlite(engine: AsyncEngine) -> None:
+    """Run SQLite migrations in one BEGIN IMMEDIATE transaction that waits for the lock."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Without this the driver runs DDL outside any transaction, so two migrators
+        # would both find an empty version table and both create the same tables.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_MIGRATION_WAIT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 async def _run_async() -> None:
     engine = create_async_engine(_url(), poolclass=NullPool)
+    if engine.dialect.name == "sqlite":
+        _serialize_sqlite(engine)
     async with engine.connect() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

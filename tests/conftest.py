@@ -277,6 +277,7 @@ class LiveServer:
     def __init__(self, app: Any) -> None:
         import uvicorn
 
+        self.app = app
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task[None] | None = None
@@ -305,6 +306,12 @@ class LiveServer:
     def ws_url(self) -> str:
         """URL of the GraphQL WebSocket endpoint."""
         return f"ws://127.0.0.1:{self.port}/graphql"
+
+    async def wait_for_subscribers(self, count: int, timeout: float = 10) -> None:
+        """Return once `count` stockChanged subscriptions are live on the server."""
+        async with asyncio.timeout(timeout):
+            while len(self.app.state.hub.subscribers) < count:
+                await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
         """Shut the server down."""

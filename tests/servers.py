@@ -1,6 +1,8 @@
 """The app as a separate `gql serve` process on 127.0.0.1, for tests that need a real one."""
 
+import asyncio
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -104,3 +106,14 @@ class ServerProcess:
         logged = self.logged()
         self.log.close()
         return code, logged
+
+
+async def wait_for_subscribers(base_url: str, count: int, timeout: float = 10) -> None:
+    """Return once the server at `base_url` reports `count` live subscriptions in /metrics."""
+    async with httpx.AsyncClient(base_url=base_url) as client, asyncio.timeout(timeout):
+        while True:
+            metrics = (await client.get("/metrics")).text
+            match = re.search(r"^gql_active_subscriptions (\S+)$", metrics, re.MULTILINE)
+            if match and float(match.group(1)) >= count:
+                return
+            await asyncio.sleep(0.02)

@@ -1,6 +1,5 @@
 """Stock events across processes (LISTEN/NOTIFY) and across a lost listener connection."""
 
-import asyncio
 import os
 import socket
 import subprocess
@@ -20,6 +19,7 @@ from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
 from tests.conftest import POSTGRES_ADMIN_URL, LiveServer
 from tests.factories import make_product, signed_in
+from tests.servers import wait_for_subscribers
 from tests.ws import GraphQLWebSocket
 
 pytestmark = pytest.mark.postgres_only
@@ -103,7 +103,7 @@ async def test_a_change_through_one_process_reaches_a_subscriber_of_another(
     token = staff["Authorization"].removeprefix("Bearer ")
     async with GraphQLWebSocket(f"ws://127.0.0.1:{reader_port}/graphql", token) as ws:
         await ws.subscribe("s", STOCK_CHANGED, {"ids": [str(product.id)]})
-        await asyncio.sleep(0.5)
+        await wait_for_subscribers(f"http://127.0.0.1:{reader_port}", 1)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{writer_port}") as writer:
             for expected in (1, 2, 3):
                 # when
@@ -150,7 +150,7 @@ async def test_the_listener_reconnects_and_catches_up(
     try:
         async with GraphQLWebSocket(live_server.ws_url, token) as ws:
             await ws.subscribe("s", STOCK_CHANGED, {"ids": [str(product.id)]})
-            await asyncio.sleep(0.3)
+            await live_server.wait_for_subscribers(1)
             await _adjust_elsewhere(other_process, product.id)
             assert [
                 e["data"]["stockChanged"]["quantityAfter"] for e in await ws.events("s", 1)

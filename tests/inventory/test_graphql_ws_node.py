@@ -58,7 +58,7 @@ async def test_the_graphql_ws_client_receives_stock_events(
             assert process.stderr is not None
             pytest.fail((await process.stderr.read()).decode()[-2000:])
         assert json.loads(line) == {"connected": True}
-        await asyncio.sleep(0.5)
+        await live_server.wait_for_subscribers(1)
         # when
         for _ in range(3):
             await execute(client, ADJUST, {"id": str(product.id)}, staff)

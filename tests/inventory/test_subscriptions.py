@@ -72,7 +72,7 @@ async def test_n_changes_arrive_as_n_events_in_order(
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("all", STOCK_CHANGED)
         await ws.subscribe("one", STOCK_CHANGED, {"productIds": [str(product.id)]})
-        await asyncio.sleep(0.2)
+        await live_server.wait_for_subscribers(2)
         # when
         for delta in (5, -3, 7, -1):
             assert await _adjust(client, staff, product.id, delta) == "AdjustStockSuccess"
@@ -107,7 +107,7 @@ async def test_a_rolled_back_change_publishes_nothing(
     customer = await signed_in(client, db, "buyer@example.com")
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
-        await asyncio.sleep(0.2)
+        await live_server.wait_for_subscribers(1)
         # an order that fails after its ledger rows (and NOTIFY) were written, then rolled back
         original = orders_service.append_to_ledger
 
@@ -137,7 +137,7 @@ async def test_resume_after_a_disconnect_gets_exactly_the_missed_events(
     product = await make_product(session, "P", stock=0)
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
-        await asyncio.sleep(0.2)
+        await live_server.wait_for_subscribers(1)
         await _adjust(client, staff, product.id, 1)
         await _adjust(client, staff, product.id, 2)
         seen = await ws.events("s", 2)
@@ -208,7 +208,7 @@ async def test_logout_ends_a_live_subscription(
     product = await make_product(session, "P", stock=1)
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
-        await asyncio.sleep(0.2)
+        await live_server.wait_for_subscribers(1)
         await _adjust(client, staff, product.id, 1)
         await ws.events("s", 1)
         # when
@@ -254,7 +254,7 @@ async def test_a_stalled_client_does_not_delay_a_healthy_one(
     ):
         await healthy.subscribe("h", fat)
         await stalled.subscribe("s", fat)
-        await asyncio.sleep(0.2)
+        await live_server.wait_for_subscribers(2)
         stalled.stop_reading()
         # when: many changes, one commit each, while `stalled` reads nothing
         for _ in range(80):
@@ -314,7 +314,7 @@ async def test_each_event_reads_fresh_data(
     query = "subscription { stockChanged { product { name stock } } }"
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("s", query)
-        await asyncio.sleep(0.2)
+        await live_server.wait_for_subscribers(1)
         await _adjust(client, staff, product.id, 1)
         renamed = await execute(
             client,
