@@ -118,6 +118,7 @@ class Context(BaseContext):
                 if token is not None:
                     async with self.session() as session:
                         self._viewer = await authenticate(session, self.auth, token)
+                    self._permissions = self._viewer.permissions
                 self._authenticated = True
             return self._viewer
 
@@ -138,6 +139,16 @@ class Context(BaseContext):
                 async with self.session() as session:
                     self._permissions = await permissions_of_user(session, viewer.user.id)
             return self._permissions
+
+    def known_access(self) -> tuple[Viewer | None, frozenset[str]] | None:
+        """The caller and their permissions when already read, else None (no I/O)."""
+        if not self._authenticated:
+            return None
+        if self._viewer is None:
+            return None, frozenset()
+        if self._permissions is None:
+            return None
+        return self._viewer, self._permissions
 
     def forget_viewer(self) -> None:
         """Authenticate again on next use (after the caller's session changed)."""

@@ -1,11 +1,15 @@
 """Query limits: depth, aliases, tokens and cost, checked before anything executes."""
 
+import contextlib
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from graphql import (
     ASTValidationRule,
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -16,13 +20,14 @@ from graphql import (
     IntValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
-    ValidationContext,
     VariableNode,
     get_named_type,
+    parse,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 from gql.config import Settings
 from gql.errors import ErrorCode
@@ -160,25 +165,20 @@ class DocumentMeter:
         return DEFAULT_PAGE_SIZE
 
 
-def limits_rule(limits: Limits, variables: Mapping[str, Any]) -> type[ASTValidationRule]:
-    """A validation rule that rejects operations over the depth, alias or cost limit."""
-
-    class QueryLimitsRule(ASTValidationRule):
-        def __init__(self, context: ValidationContext) -> None:
-            super().__init__(context)
-            document = context.document
-            fragments = {
-                d.name.value: d
-                for d in document.definitions
-                if isinstance(d, FragmentDefinitionNode)
-            }
-            meter = DocumentMeter(context.schema, fragments, variables)
-            for definition in document.definitions:
-                if isinstance(definition, OperationDefinitionNode):
-                    for error in _over_limits(meter.operation(definition), limits):
-                        context.report_error(error)
-
-    return QueryLimitsRule
+def limit_errors(
+    schema: GraphQLSchema, document: DocumentNode, limits: Limits, variables: Mapping[str, Any]
+) -> list[GraphQLError]:
+    """Errors for each operation of the document over the depth, alias or cost limit."""
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    meter = DocumentMeter(schema, fragments, variables)
+    return [
+        error
+        for definition in document.definitions
+        if isinstance(definition, OperationDefinitionNode)
+        for error in _over_limits(meter.operation(definition), limits)
+    ]
 
 
 def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
@@ -193,21 +193,80 @@ def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
         )
 
 
+# Distinct documents remembered by each cache; unique texts from a hostile client only
+# evict older entries.
+DOCUMENT_CACHE_SIZE = 512
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _parse(query: str, max_tokens: int) -> DocumentNode:
+    # graphql-core never changes a document while executing it, so requests share it.
+    return parse(query, max_tokens=max_tokens)
+
+
+# (schema, query text, rules) of documents that passed the specification's validation.
+_valid_documents: "OrderedDict[tuple[int, str, tuple[type[ASTValidationRule], ...]], None]" = (
+    OrderedDict()
+)
+
+
+def _validate(
+    schema: GraphQLSchema,
+    query: str,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+) -> list[GraphQLError]:
+    """The specification's validation, skipped for a document that passed it before."""
+    key = (id(schema), query, rules)
+    if key in _valid_documents:
+        _valid_documents.move_to_end(key)
+        return []
+    # Invalid documents are validated every time: their errors are request-specific
+    # objects that later steps edit (codes, production messages).
+    errors = validate_document(schema, document, rules)
+    if not errors:
+        _valid_documents[key] = None
+        if len(_valid_documents) > DOCUMENT_CACHE_SIZE:
+            _valid_documents.popitem(last=False)
+    return errors
+
+
 class QueryLimits(SchemaExtension):
     """Applies the configured limits (and, in production, no introspection) to every
-    operation, subscriptions included, before it executes."""
+    operation, subscriptions included, before it executes; parses and validates each
+    distinct document once."""
 
     def on_operation(self) -> Iterator[None]:
-        """Cap the parser's tokens and add the limit rules to validation."""
+        """Cap the parser's tokens; choose the validation rules."""
         execution = self.execution_context
         # A context without settings (a bare schema.execute) gets the defaults.
         settings: Settings = getattr(execution.context, "settings", None) or DEFAULTS
-        limits = Limits.of(settings)
-        execution.parse_options["max_tokens"] = limits.tokens
-        rules: tuple[type[ASTValidationRule], ...] = (
-            limits_rule(limits, execution.variables or {}),
-        )
+        self.limits = Limits.of(settings)
+        execution.parse_options["max_tokens"] = self.limits.tokens
         if settings.is_production:
-            rules += (NoSchemaIntrospectionCustomRule,)
-        execution.validation_rules = execution.validation_rules + rules
+            execution.validation_rules = (
+                *execution.validation_rules,
+                NoSchemaIntrospectionCustomRule,
+            )
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        """A document seen before is not parsed again."""
+        execution = self.execution_context
+        if execution.query and execution.graphql_document is None:
+            # A syntax error is left to Strawberry's own parse, which reports it.
+            with contextlib.suppress(GraphQLError):
+                execution.graphql_document = _parse(execution.query, self.limits.tokens)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        """The specification's rules (cached per document), then the limits (per request:
+        a page size may come from a variable)."""
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is not None and execution.query and execution.pre_execution_errors is None:
+            schema = execution.schema._schema
+            errors = _validate(schema, execution.query, document, execution.validation_rules)
+            errors += limit_errors(schema, document, self.limits, execution.variables or {})
+            execution.pre_execution_errors = errors
         yield

@@ -19,6 +19,7 @@ from gql.background import cancel_and_wait
 from gql.config import Settings, get_settings
 from gql.context import context_getter
 from gql.db import Database
+from gql.gc_tuning import tune_for_serving
 from gql.housekeeping import purge_forever
 from gql.inventory.events import StockEventHub
 from gql.observability import Metrics, tag_log_records_with_request_id
@@ -135,6 +136,7 @@ def create_app(
                 asyncio.create_task(limiter.sync_forever(db, settings.rate_limit_sync_seconds))
             )
         await hub.start()
+        tune_for_serving()
         yield
         await hub.stop()
         for task in background:

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import strawberry
 from strawberry.extensions.field_extension import FieldExtension
@@ -10,6 +10,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from gql.auth.service import Viewer
 from gql.errors import Forbidden, Unauthenticated
 
 ACCESS_KEY = "gql.access"
@@ -26,9 +27,13 @@ class IsAuthenticated(BasePermission):
 
     message = "Authentication is required."
 
+    def decide(self, viewer: Viewer | None, granted: frozenset[str]) -> bool:
+        """Whether a known caller passes."""
+        return viewer is not None
+
     async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         """A bad or expired token raises its own code; no token is UNAUTHENTICATED."""
-        return await info.context.viewer() is not None
+        return self.decide(await info.context.viewer(), frozenset())
 
     def on_unauthorized(self) -> None:
         """Raise a coded error instead of Strawberry's generic one."""
@@ -42,25 +47,61 @@ class HasPermission(BasePermission):
         self.permission = permission
         self.message = f"The `{permission}` permission is required."
 
-    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        """UNAUTHENTICATED without a caller, FORBIDDEN without the permission."""
-        if await info.context.viewer() is None:
+    def decide(self, viewer: Viewer | None, granted: frozenset[str]) -> bool:
+        """UNAUTHENTICATED without a caller; whether a known caller holds the permission."""
+        if viewer is None:
             raise Unauthenticated("Authentication is required.")
-        return self.permission in await info.context.permissions()
+        return self.permission in granted
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        """Reads the caller and their permissions when not yet known."""
+        viewer = await info.context.viewer()
+        granted = await info.context.permissions() if viewer is not None else frozenset()
+        return self.decide(viewer, granted)
 
     def on_unauthorized(self) -> None:
         """Raise a coded error instead of Strawberry's generic one."""
         raise Forbidden(self.message or "Forbidden.")
 
 
+Rule: TypeAlias = IsAuthenticated | HasPermission
+
+
+class Guard(PermissionExtension):
+    """A permission check that costs no await when the request already knows its caller
+    (an HTTP request reads them, permissions included, before executing)."""
+
+    permissions: list[Rule]  # type: ignore[assignment]
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__(permissions=[rule], use_directives=False)
+
+    @property
+    def supports_sync(self) -> bool:
+        """Plain fields stay synchronous: the check below needs no I/O once access is known."""
+        return True
+
+    def resolve(self, next_: Any, source: Any, info: strawberry.Info, **kwargs: Any) -> Any:
+        """Decide at once when the caller is known; otherwise read them first."""
+        known = info.context.known_access()
+        if known is None:
+            # graphql-core awaits what a resolver returns when it is awaitable.
+            return self.resolve_async(next_, source, info, **kwargs)
+        viewer, granted = known
+        for rule in self.permissions:
+            if not rule.decide(viewer, granted):
+                return self._on_unauthorized(rule)
+        return next_(source, info, **kwargs)
+
+
 def authenticated() -> list[FieldExtension]:
     """Field extensions: any signed-in caller."""
-    return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
+    return [Guard(IsAuthenticated())]
 
 
 def requires(permission: str) -> list[FieldExtension]:
     """Field extensions: callers holding `permission`."""
-    return [PermissionExtension(permissions=[HasPermission(permission)], use_directives=False)]
+    return [Guard(HasPermission(permission))]
 
 
 @dataclass(frozen=True)

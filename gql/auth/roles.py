@@ -2,10 +2,12 @@
 
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ScalarSelect
 
 from gql.auth.models import Permission, Role, User, role_permission, user_role
 from gql.errors import DomainError, EntityNotFound, InvalidInput
@@ -51,6 +53,18 @@ class LastAdmin(DomainError):
     """The change would leave nobody able to administer the service."""
 
     code = "LAST_ADMIN"
+
+
+def permission_names_of(user_id: Any, dialect: str) -> ScalarSelect[str | None]:
+    """A scalar subquery: the user's permission names joined by commas (NULL for none)."""
+    name = role_permission.c.permission_name
+    joined = func.string_agg(name, ",") if dialect == "postgresql" else func.group_concat(name, ",")
+    return (
+        select(joined)
+        .join(user_role, user_role.c.role_id == role_permission.c.role_id)
+        .where(user_role.c.user_id == user_id)
+        .scalar_subquery()
+    )
 
 
 async def permissions_of_user(session: AsyncSession, user_id: int) -> frozenset[str]:

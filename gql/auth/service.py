@@ -50,6 +50,8 @@ class Viewer:
     user: User
     session_id: str
     token_expires_at: datetime | None = None
+    # Read with the session when authenticating; None where they were not.
+    permissions: frozenset[str] | None = None
 
 
 @dataclass
@@ -281,22 +283,25 @@ async def _reject_refresh(session: AsyncSession, claims: TokenClaims, now: datet
 
 
 async def authenticate(session: AsyncSession, tools: AuthTools, access_token: str) -> Viewer:
-    """The caller behind an access token, if its session still stands (one statement)."""
+    """The caller behind an access token, if its session still stands, with their
+    permissions (one statement)."""
     now = tools.clock()
     claims = tools.tokens.decode(access_token, expected_type="access", now=now)
+    permissions = roles.permission_names_of(User.id, session.get_bind().dialect.name)
     row = (
         await session.execute(
-            select(User, AuthSession.revoked_at, AuthSession.expires_at)
+            select(User, AuthSession.revoked_at, AuthSession.expires_at, permissions)
             .join(AuthSession, AuthSession.user_id == User.id)
             .where(AuthSession.id == claims.session_id, User.id == claims.user_id)
         )
     ).one_or_none()
     if row is None:
         raise InvalidToken("The session has ended.")
-    user, revoked_at, expires_at = row
+    user, revoked_at, expires_at, names = row
     if revoked_at is not None or expires_at <= now or not user.is_active:
         raise InvalidToken("The session has ended.")
-    return Viewer(user, claims.session_id, claims.expires_at)
+    granted = frozenset(names.split(",")) if names else frozenset()
+    return Viewer(user, claims.session_id, claims.expires_at, granted)
 
 
 async def _revoke(session: AsyncSession, now: datetime, *conditions: object) -> int:
