@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     max_query_tokens: int = Field(default=2000, ge=10)
     max_query_cost: int = Field(default=5000, ge=1)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Catalog reads answered from memory while the catalog is unchanged (entries per process).
+    response_cache: bool = True
+    response_cache_size: int = Field(default=1000, ge=1)
     # Requests per client address and window on /graphql (0: no limit); shared by every
     # process through PostgreSQL, synchronised this often.
     rate_limit_requests: int = Field(default=600, ge=0)

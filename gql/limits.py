@@ -23,6 +23,7 @@ from graphql import (
     VariableNode,
     get_named_type,
     parse,
+    specified_rules,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -199,7 +200,8 @@ DOCUMENT_CACHE_SIZE = 512
 
 
 @lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def _parse(query: str, max_tokens: int) -> DocumentNode:
+def parse_document(query: str, max_tokens: int) -> DocumentNode:
+    """The document of a query text, parsed once per distinct text."""
     # graphql-core never changes a document while executing it, so requests share it.
     return parse(query, max_tokens=max_tokens)
 
@@ -210,7 +212,7 @@ _valid_documents: "OrderedDict[tuple[int, str, tuple[type[ASTValidationRule], ..
 )
 
 
-def _validate(
+def validate_cached(
     schema: GraphQLSchema,
     query: str,
     document: DocumentNode,
@@ -231,6 +233,25 @@ def _validate(
     return errors
 
 
+def rules_for(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
+    """The validation rules beyond the specification's that the settings ask for."""
+    return (NoSchemaIntrospectionCustomRule,) if settings.is_production else ()
+
+
+def passes_checks(
+    schema: GraphQLSchema,
+    query: str,
+    document: DocumentNode,
+    settings: Settings,
+    variables: Mapping[str, Any],
+) -> bool:
+    """Whether a document would execute: valid, and within every limit."""
+    rules = (*specified_rules, *rules_for(settings))
+    if validate_cached(schema, query, document, rules):
+        return False
+    return not limit_errors(schema, document, Limits.of(settings), variables)
+
+
 class QueryLimits(SchemaExtension):
     """Applies the configured limits (and, in production, no introspection) to every
     operation, subscriptions included, before it executes; parses and validates each
@@ -243,11 +264,7 @@ class QueryLimits(SchemaExtension):
         settings: Settings = getattr(execution.context, "settings", None) or DEFAULTS
         self.limits = Limits.of(settings)
         execution.parse_options["max_tokens"] = self.limits.tokens
-        if settings.is_production:
-            execution.validation_rules = (
-                *execution.validation_rules,
-                NoSchemaIntrospectionCustomRule,
-            )
+        execution.validation_rules = (*execution.validation_rules, *rules_for(settings))
         yield
 
     def on_parse(self) -> Iterator[None]:
@@ -256,7 +273,7 @@ class QueryLimits(SchemaExtension):
         if execution.query and execution.graphql_document is None:
             # A syntax error is left to Strawberry's own parse, which reports it.
             with contextlib.suppress(GraphQLError):
-                execution.graphql_document = _parse(execution.query, self.limits.tokens)
+                execution.graphql_document = parse_document(execution.query, self.limits.tokens)
         yield
 
     def on_validate(self) -> Iterator[None]:
@@ -266,7 +283,7 @@ class QueryLimits(SchemaExtension):
         document = execution.graphql_document
         if document is not None and execution.query and execution.pre_execution_errors is None:
             schema = execution.schema._schema
-            errors = _validate(schema, execution.query, document, execution.validation_rules)
+            errors = validate_cached(schema, execution.query, document, execution.validation_rules)
             errors += limit_errors(schema, document, self.limits, execution.variables or {})
             execution.pre_execution_errors = errors
         yield

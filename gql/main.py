@@ -16,6 +16,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 from gql.auth.http import router as auth_router
 from gql.auth.service import AuthTools
 from gql.background import cancel_and_wait
+from gql.cache.responses import CachedReads
 from gql.config import Settings, get_settings
 from gql.context import context_getter
 from gql.db import Database
@@ -82,8 +83,10 @@ def _with_middleware(
     metrics: Metrics,
     limiter: RateLimiter,
     graphiql: GraphiQLPage | None,
+    cache: dict[str, Any],
 ) -> None:
-    """Outermost first: ids and logs, security headers, CORS, rate limit, body size, CSRF."""
+    """Outermost first: ids and logs, security headers, CORS, rate limit, body size, CSRF,
+    and the response cache."""
     layers: list[tuple[type[Any], dict[str, Any]]] = [
         (RequestTelemetry, {"metrics": metrics}),
         (SecurityHeaders, {"page_csp": page_policies(graphiql)}),
@@ -101,6 +104,8 @@ def _with_middleware(
         (BodyLimit, {"limit": settings.max_body_bytes}),
         (JsonOnlyGraphQL, {}),
     ]
+    if settings.response_cache:
+        layers.append((CachedReads, cache))
     for middleware, options in reversed(layers):
         app.add_middleware(cast(Any, middleware), **options)
 
@@ -164,7 +169,8 @@ def create_app(
     app.include_router(auth_router)
     if graphiql is not None and (assets := graphiql.assets()) is not None:
         app.mount(ASSETS_PATH, assets, name="graphiql")
-    _with_middleware(app, settings, metrics, limiter, graphiql)
+    cache = {"database": db, "auth": tools, "settings": settings}
+    _with_middleware(app, settings, metrics, limiter, graphiql, cache)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -179,15 +179,16 @@ async def paginate(
     *,
     first: int | None,
     after: str | None,
+    as_rows: bool = False,
 ) -> Page[T]:
-    """One page of `statement` (already filtered) in `sort` order after the `after` cursor."""
+    """One page of `statement` (already filtered) in `sort` order after the `after` cursor:
+    its entities, or with `as_rows` its rows."""
     limit = page_size(first)
     count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
     if after is not None:
         statement = statement.where(_after(sort, decode_cursor(sort, after)))
-    rows = list(
-        (await session.scalars(statement.order_by(*sort.order_by()).limit(limit + 1))).all()
-    )
+    result = await session.execute(statement.order_by(*sort.order_by()).limit(limit + 1))
+    rows: list[Any] = list(result.all() if as_rows else result.scalars().all())
     has_next = len(rows) > limit
     items = rows[:limit]
     cursors = [encode_cursor(sort, sort.values_of(item)) for item in items]

@@ -12,6 +12,7 @@ from gql.connections import Connection
 from gql.context import Info
 from gql.ids import parse_id
 from gql.permissions import public
+from gql.selection import selects
 
 
 @strawberry.input(description="Conditions on the product list; all given ones must hold.")
@@ -62,4 +63,11 @@ class CatalogQuery:
             page = await service.list_products(
                 session, first=first, after=after, product_filter=product_filter, order=order_by
             )
-        return Connection[Product].from_page(page, Product.from_model)
+            images = (
+                await service.images_of_products(session, (row.id for row in page.items))
+                if selects(info, "edges", "node", "images")
+                else {}
+            )
+        return Connection[Product].from_page(
+            page, lambda row: Product.from_model(row, images.get(row.id))
+        )

@@ -1,14 +1,14 @@
 """Catalog use cases: they validate, read and write through the session, and only flush."""
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Row, Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,9 +181,11 @@ async def list_products(
     product_filter: ProductFilter,
     order: ProductOrder,
 ) -> Page[Product]:
-    """One keyset page of products matching the filter."""
+    """One keyset page of products matching the filter, as rows (no ORM identity map:
+    a read needs none)."""
+    statement = _filtered(product_filter).with_only_columns(*Product.__table__.columns)
     return await paginate(
-        session, _filtered(product_filter), PRODUCT_SORTS[order], first=first, after=after
+        session, statement, PRODUCT_SORTS[order], first=first, after=after, as_rows=True
     )
 
 
@@ -194,15 +196,17 @@ async def products_by_ids(session: AsyncSession, product_ids: list[int]) -> dict
 
 
 async def images_of_products(
-    session: AsyncSession, product_ids: list[int]
-) -> dict[int, list[ProductImage]]:
-    """The images of each product, in position order, in one statement."""
-    rows = await session.scalars(
-        select(ProductImage)
-        .where(ProductImage.product_id.in_(product_ids))
+    session: AsyncSession, product_ids: Iterable[int]
+) -> dict[int, list[Row[Any]]]:
+    """The image rows of each product, in position order, in one statement."""
+    grouped: dict[int, list[Row[Any]]] = {product_id: [] for product_id in product_ids}
+    if not grouped:
+        return grouped
+    rows = await session.execute(
+        select(*ProductImage.__table__.columns)
+        .where(ProductImage.product_id.in_(grouped))
         .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
     )
-    grouped: dict[int, list[ProductImage]] = {product_id: [] for product_id in product_ids}
     for image in rows:
         grouped[image.product_id].append(image)
     return grouped

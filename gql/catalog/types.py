@@ -1,10 +1,12 @@
 """GraphQL types of the catalog."""
 
+from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import Self
+from typing import Any, Self
 
 import strawberry
+from sqlalchemy import Row
 
 from gql.catalog import models
 from gql.catalog.loaders import images_by_product_id
@@ -26,8 +28,8 @@ class ProductImage:
     position: int
 
     @classmethod
-    def from_model(cls, image: models.ProductImage) -> Self:
-        """The GraphQL view of an image row."""
+    def from_model(cls, image: "models.ProductImage | Row[Any]") -> Self:
+        """The GraphQL view of an image (entity or row)."""
         return cls(
             id=strawberry.ID(str(image.id)),
             url=image.url,
@@ -50,11 +52,16 @@ class Product:
     created_at: datetime
     updated_at: datetime
     db_id: strawberry.Private[int]
+    # Image rows read together with the page, when the query asks for images.
+    preloaded_images: strawberry.Private[list[Any] | None] = None
 
     @classmethod
-    def from_model(cls, product: models.Product) -> Self:
-        """The GraphQL view of a product row."""
+    def from_model(
+        cls, product: "models.Product | Row[Any]", images: list[Any] | None = None
+    ) -> Self:
+        """The GraphQL view of a product (entity or row), with its image rows if read."""
         return cls(
+            preloaded_images=images,
             id=strawberry.ID(str(product.id)),
             db_id=product.id,
             sku=product.sku,
@@ -71,9 +78,17 @@ class Product:
         """Derived from the stock level, so it is visible where `stock` is not."""
         return (self.stock or 0) > 0
 
-    @strawberry.field(description="The product's images in display order.")
-    async def images(self, info: Info) -> list[ProductImage]:
-        """Batched per request: one statement for all products of a page."""
+    @strawberry.field(
+        description="The product's images in display order.", graphql_type=list[ProductImage]
+    )
+    def images(self, info: Info) -> list[ProductImage] | Awaitable[list[ProductImage]]:
+        """Read with the page when it could be; otherwise batched per request (one
+        statement for all products whose images are asked for)."""
+        if self.preloaded_images is not None:
+            return [ProductImage.from_model(row) for row in self.preloaded_images]
+        return self._load_images(info)
+
+    async def _load_images(self, info: Info) -> list[ProductImage]:
         rows = await info.context.loader(images_by_product_id).load(self.db_id)
         return [ProductImage.from_model(row) for row in rows]
 

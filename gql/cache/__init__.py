@@ -1,0 +1,1 @@
+"""Response caching of catalog reads, invalidated by a data version in the database."""

@@ -1,0 +1,288 @@
+"""The response cache: catalog reads answered from memory while the data is unchanged.
+
+A read qualifies when every root field it selects is public catalog data (`product`,
+`products`): its answer then depends only on the document, the variables and what the
+caller may see (their permissions), never on who they are. Each entry remembers the
+catalog's data version read *before* the answer was computed; it is served only while the
+version is still the same, so an answer can never be older than the last committed write.
+"""
+
+import hashlib
+import logging
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gql.auth.service import AuthTools, authenticate
+from gql.auth.tokens import InvalidToken
+from gql.cache.models import catalog_version
+from gql.config import Settings
+from gql.context import bearer_token
+from gql.db import Database, new_session
+from gql.errors import RequestError
+from gql.limits import parse_document, passes_checks
+from gql.observability import current_request
+from gql.schema import schema
+from gql.web.middleware import GRAPHQL_PATH
+
+logger = logging.getLogger("gql.cache")
+
+CATALOG_ROOT_FIELDS = frozenset({"product", "products", "__typename"})
+# Response headers that belong to one response, not to the cached answer.
+UNCACHED_HEADERS = frozenset({b"content-length", b"date", b"server", b"etag", b"x-request-id"})
+# Clients revalidate with If-None-Match; shared caches never keep a caller's answer.
+CACHE_HEADERS = [(b"cache-control", b"private, no-cache"), (b"vary", b"Authorization, Accept")]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached answer and the catalog version it was computed at."""
+
+    version: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+
+
+class ResponseStore:
+    """A bounded LRU map from request keys to answers."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: bytes, version: int) -> Entry | None:
+        """The answer for `key` if it was computed at `version`."""
+        entry = self._entries.get(key)
+        if entry is None or entry.version != version:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry
+
+    def put(self, key: bytes, entry: Entry) -> None:
+        """Remember an answer, forgetting the least recently used beyond the size."""
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+
+def reads_only_the_catalog(document: DocumentNode, operation_name: str | None) -> bool:
+    """Whether the operation to run is a query whose root fields are all catalog reads."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [o for o in operations if o.name and o.name.value == operation_name]
+    if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
+        return False
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    return _root_fields_within(operations[0].selection_set, fragments, set())
+
+
+def _root_fields_within(
+    selection_set: SelectionSetNode,
+    fragments: dict[str, FragmentDefinitionNode],
+    seen: set[str],
+) -> bool:
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value not in CATALOG_ROOT_FIELDS:
+                return False
+        elif isinstance(selection, InlineFragmentNode):
+            if not _root_fields_within(selection.selection_set, fragments, seen):
+                return False
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = fragments.get(name)
+            if fragment is None or name in seen:
+                return False
+            seen.add(name)
+            if not _root_fields_within(fragment.selection_set, fragments, seen):
+                return False
+    return True
+
+
+def _etag(body: bytes) -> bytes:
+    return b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
+
+
+class CachedReads:
+    """ASGI middleware in front of /graphql POSTs: answers cached catalog reads (with
+    ETag, and 304 for a matching If-None-Match); computes and remembers the others."""
+
+    def __init__(
+        self, app: ASGIApp, database: Database, auth: AuthTools, settings: Settings
+    ) -> None:
+        self.app = app
+        self.database = database
+        self.auth = auth
+        self.settings = settings
+        self.store = ResponseStore(settings.response_cache_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        replay = _replaying(body, receive)
+        headers = Headers(scope=scope)
+        request = self._catalog_read(body)
+        if request is None:
+            await self.app(scope, replay, send)
+            return
+        access = await self._access(headers.get("authorization"))
+        if access is None:
+            await self.app(scope, replay, send)
+            return
+        permission_scope, version = access
+        key = hashlib.blake2b(
+            orjson.dumps([request, permission_scope, headers.get("accept", "")]), digest_size=20
+        ).digest()
+        entry = self.store.get(key, version)
+        if entry is not None:
+            record = current_request.get()
+            if record is not None:
+                record.operation_name = request[2]
+                record.operation_type = "query"
+            await _send_cached(send, entry, headers.get("if-none-match"))
+            return
+        await self.app(scope, replay, self._remembering(send, key, version))
+
+    def _catalog_read(self, body: bytes) -> list[Any] | None:
+        """[query, variables, operationName] of a cacheable request, else None."""
+        try:
+            payload = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
+            return None
+        query, variables = payload.get("query"), payload.get("variables")
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict | None):
+            return None
+        if not isinstance(operation_name, str | None):
+            return None
+        try:
+            document = parse_document(query, self.settings.max_query_tokens)
+        except GraphQLError:
+            return None
+        if not reads_only_the_catalog(document, operation_name):
+            return None
+        # Invalid or over a limit: the full request reports it, before any SQL runs.
+        if not passes_checks(schema._schema, query, document, self.settings, variables or {}):
+            return None
+        return [query, variables or {}, operation_name]
+
+    async def _access(self, authorization: str | None) -> tuple[str, int] | None:
+        """The caller's permission scope and the catalog version, in one transaction; None
+        when the request must run in full (a bad token gets its error there)."""
+        try:
+            token = bearer_token(authorization)
+            async with new_session(self.database, write=False) as session:
+                viewer = await authenticate(session, self.auth, token) if token else None
+                version = await catalog_version(session)
+        except (InvalidToken, RequestError):
+            return None
+        except Exception:
+            # The full request reports the outage with its own code.
+            logger.debug("response cache bypassed", exc_info=True)
+            return None
+        if viewer is None:
+            return "anonymous", version
+        return ",".join(sorted(viewer.permissions or ())), version
+
+    def _remembering(self, send: Send, key: bytes, version: int) -> Send:
+        """A `send` that keeps a successful answer and gives it an ETag."""
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def remember(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            etag = _etag(body)
+            # A key named "errors" can only be the response's own: string values that
+            # contain the word have their quotes escaped.
+            if start["status"] == 200 and b'"errors"' not in body:
+                headers = [
+                    (name, value)
+                    for name, value in start["headers"]
+                    if name.lower() not in UNCACHED_HEADERS
+                ]
+                headers += CACHE_HEADERS
+                self.store.put(key, Entry(version, headers, body, etag))
+                outgoing = MutableHeaders(scope=start)
+                outgoing.append("etag", etag.decode())
+                for name, value in CACHE_HEADERS:
+                    outgoing.append(name.decode(), value.decode())
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+
+        return remember
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+def _replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the already-read body to the app, then waits as usual."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def _send_cached(send: Send, entry: Entry, if_none_match: str | None) -> None:
+    headers = [*entry.headers, (b"etag", entry.etag)]
+    if if_none_match is not None and entry.etag.decode() in {
+        tag.strip() for tag in if_none_match.split(",")
+    }:
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    headers.append((b"content-length", str(len(entry.body)).encode()))
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": entry.body})

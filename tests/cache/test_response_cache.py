@@ -1,0 +1,194 @@
+"""The response cache: repeated catalog reads from memory, never older than a commit."""
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.config import Settings
+from gql.db import Database, new_session
+from gql.inventory.models import MovementReason
+from gql.inventory.service import adjust_stock
+from gql.main import create_app
+from tests.conftest import StatementCounter, execute
+from tests.factories import make_product, signed_in
+
+PRODUCTS = "{ products(first: 10) { edges { node { id name price inStock images { url } } } } }"
+WITH_STOCK = "query Stock { products(first: 10) { edges { node { sku stock } } } }"
+UPDATE = """
+mutation($input: UpdateProductInput!) {
+  updateProduct(input: $input) { __typename }
+}
+"""
+
+
+async def _post(
+    client: httpx.AsyncClient, query: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return await client.post("/graphql", json={"query": query}, headers=headers)
+
+
+async def test_a_repeated_catalog_read_runs_no_query_but_the_version_check(
+    client: httpx.AsyncClient, session: AsyncSession, statements: StatementCounter
+) -> None:
+    # given
+    await make_product(session, "A", images=2)
+    first = await _post(client, PRODUCTS)
+    # when
+    statements.reset()
+    second = await _post(client, PRODUCTS)
+    # then: the same answer and ETag, from one statement (the catalog version)
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert second.headers["etag"] == first.headers["etag"]
+    assert second.headers["cache-control"] == "private, no-cache"
+    assert statements.count == 1, statements.statements
+
+
+async def test_a_matching_if_none_match_gets_304_without_a_body(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await make_product(session, "A")
+    etag = (await _post(client, PRODUCTS)).headers["etag"]
+    # when
+    revalidated = await _post(client, PRODUCTS, {"If-None-Match": etag})
+    other = await _post(client, PRODUCTS, {"If-None-Match": '"something-else"'})
+    # then
+    assert revalidated.status_code == 304
+    assert revalidated.content == b""
+    assert revalidated.headers["etag"] == etag
+    assert other.status_code == 200
+    assert other.json()["data"]["products"]["edges"]
+
+
+async def test_every_read_after_a_committed_change_sees_it(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given: a cached answer
+    product = await make_product(session, "A", name="Old", stock=1)
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    assert (await execute(client, PRODUCTS))["data"]["products"]["edges"][0]["node"]["name"] == (
+        "Old"
+    )
+    for round_ in range(5):
+        # when: a change through the API returns
+        changed = await execute(
+            client, UPDATE, {"input": {"id": str(product.id), "name": f"New {round_}"}}, staff
+        )
+        assert changed["data"]["updateProduct"]["__typename"] == "UpdateProductSuccess"
+        # then: the next read has it
+        node = (await execute(client, PRODUCTS))["data"]["products"]["edges"][0]["node"]
+        assert node["name"] == f"New {round_}"
+
+
+async def test_a_change_made_by_another_process_is_seen_at_once(
+    client: httpx.AsyncClient, session: AsyncSession, settings: Settings, db: Database
+) -> None:
+    # given: a staff answer with the stock level, cached
+    product = await make_product(session, "A", stock=3)
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    assert (await execute(client, WITH_STOCK, headers=staff))["data"]["products"]["edges"][0][
+        "node"
+    ]["stock"] == 3
+    # when: another process (its own engine, none of this app's hooks) changes the stock
+    other_process = Database(settings)
+    try:
+        async with new_session(other_process, write=True) as writer:
+            await adjust_stock(writer, product.id, 4, MovementReason.RESTOCK, actor_id=None)
+            await writer.commit()
+    finally:
+        await other_process.dispose()
+    # then
+    assert (await execute(client, WITH_STOCK, headers=staff))["data"]["products"]["edges"][0][
+        "node"
+    ]["stock"] == 7
+
+
+async def test_answers_are_kept_per_permission_scope(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given: the staff answer with stock levels is cached
+    await make_product(session, "A", stock=3)
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    customer = await signed_in(client, db, "customer@example.com")
+    assert (await execute(client, WITH_STOCK, headers=staff))["data"]["products"]["edges"]
+    # when: callers without inventory:read ask the same
+    for headers in (customer, None):
+        body = await execute(client, WITH_STOCK, headers=headers)
+        # then: they get their own answer, never the staff one
+        codes = [error["extensions"]["code"] for error in body["errors"]]
+        assert set(codes) == {"FORBIDDEN" if headers else "UNAUTHENTICATED"}
+        assert body["data"]["products"]["edges"][0]["node"]["stock"] is None
+
+
+async def test_reads_that_depend_on_the_caller_are_never_cached(
+    client: httpx.AsyncClient, db: Database
+) -> None:
+    first = await signed_in(client, db, "first@example.com")
+    second = await signed_in(client, db, "second@example.com")
+    query = "{ me { email } products(first: 1) { edges { cursor } } }"
+    # when
+    answers = [await _post(client, query, headers) for headers in (first, second)]
+    # then
+    assert [a.json()["data"]["me"]["email"] for a in answers] == [
+        "first@example.com",
+        "second@example.com",
+    ]
+    assert all("etag" not in a.headers for a in answers)
+
+
+async def test_a_bad_token_is_refused_even_for_a_cached_read(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await make_product(session, "A")
+    await _post(client, PRODUCTS)
+    # when
+    refused = await _post(client, PRODUCTS, {"Authorization": "Bearer not-a-token"})
+    # then
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_reads_racing_a_writer_never_go_back_in_time(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given
+    product = await make_product(session, "A", price="1.00")
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    seen: list[list[float]] = [[] for _ in range(4)]
+    done = False
+
+    async def reader(prices: list[float]) -> None:
+        while not done:
+            body = await execute(client, PRODUCTS)
+            prices.append(float(body["data"]["products"]["edges"][0]["node"]["price"]))
+
+    readers = [asyncio.create_task(reader(prices)) for prices in seen]
+    # when: each committed price is followed by a read that must see it or a later one
+    try:
+        for cents in range(2, 30):
+            price = f"{cents}.00"
+            answer = await execute(
+                client, UPDATE, {"input": {"id": str(product.id), "price": price}}, staff
+            )
+            assert answer["data"]["updateProduct"]["__typename"] == "UpdateProductSuccess"
+            node = (await execute(client, PRODUCTS))["data"]["products"]["edges"][0]["node"]
+            assert node["price"] == price
+    finally:
+        done = True
+        await asyncio.gather(*readers)
+    # then: each reader, whose reads follow one another, saw prices only move forward
+    for prices in seen:
+        assert prices
+        assert prices == sorted(prices)
+
+
+async def test_the_cache_can_be_turned_off(
+    settings: Settings, db: Database, session: AsyncSession, auth_tools: Any
+) -> None:
+    await make_product(session, "A")
+    app = create_app(settings.model_copy(update={"response_cache": False}), db, auth_tools)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answers = [await _post(client, PRODUCTS) for _ in range(2)]
+    assert all(a.status_code == 200 and "etag" not in a.headers for a in answers)
