@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     # Catalog reads answered from memory while the catalog is unchanged (entries per process).
     response_cache: bool = True
     response_cache_size: int = Field(default=1000, ge=1)
+    # Automatic persisted queries: query texts remembered by hash, in bytes per process.
+    persisted_queries_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # Requests per client address and window on /graphql (0: no limit); shared by every
     # process through PostgreSQL, synchronised this often.
     rate_limit_requests: int = Field(default=600, ge=0)

@@ -27,6 +27,7 @@ from gql.observability import Metrics, tag_log_records_with_request_id
 from gql.schema import schema
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import BodyLimit, JsonOnlyGraphQL, RequestTelemetry, SecurityHeaders
+from gql.web.persisted import PersistedQueries
 from gql.web.ratelimit import RateLimit, RateLimiter
 from gql.web.router import Router, TransportWSHandler
 
@@ -86,7 +87,7 @@ def _with_middleware(
     cache: dict[str, Any],
 ) -> None:
     """Outermost first: ids and logs, security headers, CORS, rate limit, body size, CSRF,
-    and the response cache."""
+    persisted queries, and the response cache."""
     layers: list[tuple[type[Any], dict[str, Any]]] = [
         (RequestTelemetry, {"metrics": metrics}),
         (SecurityHeaders, {"page_csp": page_policies(graphiql)}),
@@ -103,6 +104,7 @@ def _with_middleware(
         (RateLimit, {"limiter": limiter}),
         (BodyLimit, {"limit": settings.max_body_bytes}),
         (JsonOnlyGraphQL, {}),
+        (PersistedQueries, {"max_bytes": settings.persisted_queries_bytes}),
     ]
     if settings.response_cache:
         layers.append((CachedReads, cache))

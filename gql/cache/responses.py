@@ -38,11 +38,12 @@ from gql.errors import RequestError
 from gql.limits import parse_document, passes_checks
 from gql.observability import current_request
 from gql.schema import schema
-from gql.web.middleware import GRAPHQL_PATH
+from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
 
 logger = logging.getLogger("gql.cache")
 
 CATALOG_ROOT_FIELDS = frozenset({"product", "products", "__typename"})
+REQUEST_KEYS = frozenset({"query", "variables", "operationName", "extensions"})
 # Response headers that belong to one response, not to the cached answer.
 UNCACHED_HEADERS = frozenset({b"content-length", b"date", b"server", b"etag", b"x-request-id"})
 # Clients revalidate with If-None-Match; shared caches never keep a caller's answer.
@@ -143,8 +144,8 @@ class CachedReads:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        body = await _read_body(receive)
-        replay = _replaying(body, receive)
+        body = await read_body(receive)
+        replay = replaying(body, receive)
         headers = Headers(scope=scope)
         request = self._catalog_read(body)
         if request is None:
@@ -174,7 +175,10 @@ class CachedReads:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None
-        if not isinstance(payload, dict) or set(payload) - {"query", "variables", "operationName"}:
+        if not isinstance(payload, dict) or set(payload) - REQUEST_KEYS:
+            return None
+        # Only the persisted-query hash may come as an extension (its text is filled in).
+        if set(payload.get("extensions") or {}) - {"persistedQuery"}:
             return None
         query, variables = payload.get("query"), payload.get("variables")
         operation_name = payload.get("operationName")
@@ -247,32 +251,6 @@ class CachedReads:
             await send({"type": "http.response.body", "body": body})
 
         return remember
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _replaying(body: bytes, receive: Receive) -> Receive:
-    """A `receive` that hands the already-read body to the app, then waits as usual."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
 
 
 async def _send_cached(send: Send, entry: Entry, if_none_match: str | None) -> None:
