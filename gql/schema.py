@@ -13,6 +13,7 @@ from gql.auth.mutations import AuthMutation
 from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
+from gql.execution import Executor
 from gql.extensions import (
     CodedErrors,
     OperationKind,
@@ -67,6 +68,7 @@ schema = Schema(
     mutation=Mutation,
     subscription=Subscription,
     config=StrawberryConfig(scalar_map=SCALAR_MAP),
+    execution_context_class=Executor,
     # Telemetry first: it exits last, when CodedErrors has given every error its code.
     extensions=[Telemetry, QueryLimits, OperationKind, CodedErrors],
 )

@@ -49,6 +49,7 @@ class Product:
         description="Units in stock (needs `inventory:read`; everyone sees `inStock`).",
         extensions=requires("inventory:read"),
     )
+    in_stock: bool = strawberry.field(description="Whether at least one unit is in stock.")
     created_at: datetime
     updated_at: datetime
     db_id: strawberry.Private[int]
@@ -69,14 +70,10 @@ class Product:
             description=product.description,
             price=product.price,
             stock=product.stock,
+            in_stock=product.stock > 0,
             created_at=product.created_at,
             updated_at=product.updated_at,
         )
-
-    @strawberry.field(description="Whether at least one unit is in stock.")
-    def in_stock(self) -> bool:
-        """Derived from the stock level, so it is visible where `stock` is not."""
-        return (self.stock or 0) > 0
 
     @strawberry.field(
         description="The product's images in display order.", graphql_type=list[ProductImage]
