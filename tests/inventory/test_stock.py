@@ -15,8 +15,8 @@ from tests.conftest import execute
 from tests.factories import make_product, signed_in
 
 ADJUST = """
-mutation($input: AdjustStockInput!) {
-  adjustStock(input: $input) {
+mutation($productId: ID!, $delta: Int!, $reason: StockMovementReason!) {
+  adjustStock(productId: $productId, delta: $delta, reason: $reason) {
     __typename
     ... on AdjustStockSuccess { movement { id delta quantityAfter reason product { id stock } } }
     ... on InsufficientStockError { requested available shortages { productId requested available } }
@@ -66,13 +66,13 @@ async def test_restock_and_remove(
     added = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product.id), "delta": 10, "reason": "RESTOCK"}},
+        {"productId": str(product.id), "delta": 10, "reason": "RESTOCK"},
         staff,
     )
     removed = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product.id), "delta": -15, "reason": "ADJUSTMENT"}},
+        {"productId": str(product.id), "delta": -15, "reason": "ADJUSTMENT"},
         staff,
     )
     # then
@@ -95,7 +95,7 @@ async def test_stock_never_goes_below_zero(
     body = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"}},
+        {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"},
         staff,
     )
     result = body["data"]["adjustStock"]
@@ -130,7 +130,7 @@ async def test_adjust_rejections_change_nothing(
 ) -> None:
     product = await make_product(session, "P", stock=3)
     adjustment = {"productId": str(product.id), "delta": 2, "reason": "RESTOCK"} | change
-    body = await execute(client, ADJUST, {"input": adjustment}, staff)
+    body = await execute(client, ADJUST, adjustment, staff)
     result = body["data"]["adjustStock"]
     assert (result["__typename"], result["field"]) == (typename, field)
     assert await _stock(session, product.id) == (3, 1)
@@ -145,7 +145,7 @@ async def test_stock_movements_in_ledger_order(
         await execute(
             client,
             ADJUST,
-            {"input": {"productId": str(a.id), "delta": delta, "reason": "ADJUSTMENT"}},
+            {"productId": str(a.id), "delta": delta, "reason": "ADJUSTMENT"},
             staff,
         )
     everything = await execute(client, MOVEMENTS, {"first": 100}, staff)

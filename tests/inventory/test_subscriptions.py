@@ -27,7 +27,9 @@ subscription($productIds: [ID!], $after: ID) {
 }
 """
 ADJUST = """
-mutation($input: AdjustStockInput!) { adjustStock(input: $input) { __typename } }
+mutation($productId: ID!, $delta: Int!, $reason: StockMovementReason!) {
+  adjustStock(productId: $productId, delta: $delta, reason: $reason) { __typename }
+}
 """
 PLACE = """
 mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename } }
@@ -44,7 +46,7 @@ async def _adjust(
     body = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product_id), "delta": delta, "reason": "ADJUSTMENT"}},
+        {"productId": str(product_id), "delta": delta, "reason": "ADJUSTMENT"},
         headers,
     )
     typename: str = body["data"]["adjustStock"]["__typename"]
