@@ -61,7 +61,9 @@ class InventoryMutation:
             product = require_id(product_id, field="productId", kind="Product")
             movement = await run_transaction(info.context, work)
         except InsufficientStock as error:
-            return InsufficientStockError.of_shortage(error)
+            return InsufficientStockError.of_shortage(
+                error, permissions=await info.context.permissions()
+            )
         except InvalidInput as error:
             return ValidationError.of(error)
         except EntityNotFound as error:

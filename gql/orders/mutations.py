@@ -84,7 +84,9 @@ class OrderMutation:
 
             placed = await run_transaction(info.context, work)
         except InsufficientStock as error:
-            return InsufficientStockError.of_shortage(error)
+            return InsufficientStockError.of_shortage(
+                error, permissions=await info.context.permissions()
+            )
         except InvalidInput as error:
             return ValidationError.of(error)
         except EntityNotFound as error:

@@ -87,23 +87,53 @@ async def test_place_order_snapshots_prices_and_takes_stock(
     await _ledger_clean(db)
 
 
-async def test_all_or_nothing_lists_every_short_line(
+async def test_all_or_nothing_lists_every_short_line_without_stock_levels(
     client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
 ) -> None:
+    """A customer (no inventory:read) learns which lines are short, not how many units exist."""
+    # given
     a = await make_product(session, "A", stock=1)
     b = await make_product(session, "B", stock=5)
     c = await make_product(session, "C", stock=0)
     before = await _state(session)
+    # when
     body = await execute(
         client, PLACE, {"input": {"lines": lines((a.id, 2), (b.id, 5), (c.id, 1))}}, ada
     )
+    # then
     result = body["data"]["placeOrder"]
     assert result["__typename"] == "InsufficientStockError"
+    assert (result["requested"], result["available"]) == (2, None)
+    assert result["shortages"] == [
+        {"productId": str(a.id), "requested": 2, "available": None},
+        {"productId": str(c.id), "requested": 1, "available": None},
+    ]
+    assert "available" not in result["message"]
+    assert await _state(session) == before
+
+
+async def test_short_lines_show_stock_levels_to_inventory_readers(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession
+) -> None:
+    """A buyer who also holds inventory:read sees the units there are."""
+    # given: admin holds order:create and inventory:read
+    admin = await signed_in(client, db, "boss@example.com", "admin")
+    a = await make_product(session, "A", stock=1)
+    c = await make_product(session, "C", stock=0)
+    # when
+    body = await execute(client, PLACE, {"input": {"lines": lines((a.id, 2), (c.id, 1))}}, admin)
+    # then
+    result = body["data"]["placeOrder"]
+    assert (result["__typename"], result["requested"], result["available"]) == (
+        "InsufficientStockError",
+        2,
+        1,
+    )
     assert result["shortages"] == [
         {"productId": str(a.id), "requested": 2, "available": 1},
         {"productId": str(c.id), "requested": 1, "available": 0},
     ]
-    assert await _state(session) == before
+    assert "1 available" in result["message"]
 
 
 @pytest.mark.parametrize(
