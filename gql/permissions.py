@@ -53,6 +53,24 @@ class HasPermission(BasePermission):
         raise Forbidden(self.message or "Forbidden.")
 
 
+class HasAnyPermission(BasePermission):
+    """A caller whose roles grant at least one of `permissions` (read once per request)."""
+
+    def __init__(self, *permissions: str) -> None:
+        self.permissions = permissions
+        self.message = "One of " + ", ".join(f"`{p}`" for p in permissions) + " is required."
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        """UNAUTHENTICATED without a caller, FORBIDDEN without any of the permissions."""
+        if await info.context.viewer() is None:
+            raise Unauthenticated("Authentication is required.")
+        return not set(self.permissions).isdisjoint(await info.context.permissions())
+
+    def on_unauthorized(self) -> None:
+        """Raise a coded error instead of Strawberry's generic one."""
+        raise Forbidden(self.message or "Forbidden.")
+
+
 def authenticated() -> list[FieldExtension]:
     """Field extensions: any signed-in caller."""
     return [PermissionExtension(permissions=[IsAuthenticated()], use_directives=False)]
@@ -72,6 +90,11 @@ class FieldAccess:
     rule: str  # "public", "authenticated", a permission name, or "UNGUARDED"
 
 
+def requires_any(*permissions: str) -> list[FieldExtension]:
+    """Field extensions: callers holding at least one of `permissions`."""
+    return [PermissionExtension(permissions=[HasAnyPermission(*permissions)], use_directives=False)]
+
+
 def _rule(field: StrawberryField) -> str | None:
     for extension in field.extensions:
         if isinstance(extension, PermissionExtension):
@@ -79,6 +102,8 @@ def _rule(field: StrawberryField) -> str | None:
             for permission in extension.permissions:
                 if isinstance(permission, HasPermission):
                     names.append(permission.permission)
+                elif isinstance(permission, HasAnyPermission):
+                    names.append(" or ".join(permission.permissions))
                 elif isinstance(permission, IsAuthenticated):
                     names.append("authenticated")
                 else:
