@@ -50,12 +50,11 @@ class InventoryMutation:
         ],
     ) -> AdjustStockResult:
         """One ledger row per change."""
-        viewer = await info.context.require_viewer()
+        # Read now: a retried attempt follows a rollback, which expires the loaded user.
+        actor_id = (await info.context.require_viewer()).user.id
 
         async def work(session: AsyncSession) -> models.StockMovement:
-            return await service.adjust_stock(
-                session, product, delta, reason, actor_id=viewer.user.id
-            )
+            return await service.adjust_stock(session, product, delta, reason, actor_id=actor_id)
 
         try:
             product = require_id(product_id, field="productId", kind="Product")

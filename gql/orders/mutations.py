@@ -67,7 +67,8 @@ class OrderMutation:
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderResult:
         """Prices are snapshotted; the product rows are locked in id order."""
-        viewer = await info.context.require_viewer()
+        # Read now: a retried attempt follows a rollback, which expires the loaded user.
+        customer_id = (await info.context.require_viewer()).user.id
         try:
             lines = [
                 service.LineRequest(
@@ -78,9 +79,7 @@ class OrderMutation:
             ]
 
             async def work(session: AsyncSession) -> service.Placed:
-                return await service.place_order(
-                    session, viewer.user.id, lines, input.idempotency_key
-                )
+                return await service.place_order(session, customer_id, lines, input.idempotency_key)
 
             placed = await run_transaction(info.context, work)
         except InsufficientStock as error:
@@ -100,7 +99,8 @@ class OrderMutation:
     )
     async def cancel_order(self, info: Info, id: strawberry.ID) -> CancelOrderResult:
         """A second cancel is an error and restores nothing."""
-        viewer = await info.context.require_viewer()
+        # Read now: a retried attempt follows a rollback, which expires the loaded user.
+        actor_id = (await info.context.require_viewer()).user.id
         permissions = await info.context.permissions()
         try:
             order_id = require_id(id, field="id", kind="Order")
@@ -109,7 +109,7 @@ class OrderMutation:
                 order, _ = await service.cancel_order(
                     session,
                     order_id,
-                    actor_id=viewer.user.id,
+                    actor_id=actor_id,
                     may_cancel_own="order:create" in permissions,
                     may_manage="order:manage" in permissions,
                 )
