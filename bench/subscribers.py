@@ -19,7 +19,7 @@ SUBSCRIPTION = (
     "{ id delta quantityAfter reason createdAt product { id name stock } } }"
 )
 ADJUST = (
-    "mutation Adjust($id: ID!) { adjustStock(input: {productId: $id, delta: 1, reason: RESTOCK}) "
+    "mutation Adjust($id: ID!) { adjustStock(productId: $id, delta: 1, reason: RESTOCK) "
     "{ __typename } }"
 )
 # What the floor broadcasts: the size and shape of one gql `next` message.

@@ -64,7 +64,31 @@ class HasPermission(BasePermission):
         raise Forbidden(self.message or "Forbidden.")
 
 
-Rule: TypeAlias = IsAuthenticated | HasPermission
+class HasAnyPermission(BasePermission):
+    """A caller whose roles grant at least one of `permissions` (read once per request)."""
+
+    def __init__(self, *permissions: str) -> None:
+        self.permissions = permissions
+        self.message = "One of " + ", ".join(f"`{p}`" for p in permissions) + " is required."
+
+    def decide(self, viewer: Viewer | None, granted: frozenset[str]) -> bool:
+        """UNAUTHENTICATED without a caller; whether a known caller holds one of them."""
+        if viewer is None:
+            raise Unauthenticated("Authentication is required.")
+        return not granted.isdisjoint(self.permissions)
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        """Reads the caller and their permissions when not yet known."""
+        viewer = await info.context.viewer()
+        granted = await info.context.permissions() if viewer is not None else frozenset()
+        return self.decide(viewer, granted)
+
+    def on_unauthorized(self) -> None:
+        """Raise a coded error instead of Strawberry's generic one."""
+        raise Forbidden(self.message or "Forbidden.")
+
+
+Rule: TypeAlias = IsAuthenticated | HasPermission | HasAnyPermission
 
 
 class Guard(PermissionExtension):
@@ -113,6 +137,11 @@ class FieldAccess:
     rule: str  # "public", "authenticated", a permission name, or "UNGUARDED"
 
 
+def requires_any(*permissions: str) -> list[FieldExtension]:
+    """Field extensions: callers holding at least one of `permissions`."""
+    return [Guard(HasAnyPermission(*permissions))]
+
+
 def _rule(field: StrawberryField) -> str | None:
     for extension in field.extensions:
         if isinstance(extension, PermissionExtension):
@@ -120,6 +149,8 @@ def _rule(field: StrawberryField) -> str | None:
             for permission in extension.permissions:
                 if isinstance(permission, HasPermission):
                     names.append(permission.permission)
+                elif isinstance(permission, HasAnyPermission):
+                    names.append(" or ".join(permission.permissions))
                 elif isinstance(permission, IsAuthenticated):
                     names.append("authenticated")
                 else:

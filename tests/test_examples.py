@@ -18,8 +18,7 @@ from tests.factories import PASSWORD, make_product, signed_in
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ADJUST = (
-    "mutation($id: ID!) { adjustStock(input: {productId: $id, delta: 4, reason: RESTOCK}) "
-    "{ __typename } }"
+    "mutation($id: ID!) { adjustStock(productId: $id, delta: 4, reason: RESTOCK) { __typename } }"
 )
 
 

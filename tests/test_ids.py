@@ -11,7 +11,7 @@ USER_ERROR = "... on UserError { code field }"
 ORDER = 'query { order(id: "9999999999") { id } }'
 MOVEMENTS = 'query { stockMovements(productId: "9999999999") { totalCount } }'
 ADJUST = f"""
-mutation {{ adjustStock(input: {{productId: "9999999999", delta: 1, reason: RESTOCK}}) {{
+mutation {{ adjustStock(productId: "9999999999", delta: 1, reason: RESTOCK) {{
   __typename {USER_ERROR} }} }}
 """
 PLACE = f"""

@@ -1,11 +1,12 @@
 """Guard: no root field is left unguarded, and docs/permissions.md is current."""
 
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import strawberry
 
 from gql.cli import export_permissions_text
-from gql.permissions import public, requires, unguarded_fields
+from gql.permissions import field_access, public, requires, unguarded_fields
 from gql.schema import schema
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
@@ -37,11 +38,38 @@ def test_the_gate_catches_a_new_unguarded_field() -> None:
         def also_forgotten(self) -> int:
             return 4
 
-    # when / then
-    assert unguarded_fields(strawberry.Schema(query=Query, mutation=Mutation)) == [
+    @strawberry.type
+    class Subscription:
+        @strawberry.subscription(extensions=requires("inventory:read"))
+        async def guarded_feed(self) -> AsyncGenerator[int, None]:
+            yield 5
+
+        @strawberry.subscription
+        async def forgotten_feed(self) -> AsyncGenerator[int, None]:
+            yield 6
+
+    # when
+    throwaway = strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription)
+    # then
+    assert unguarded_fields(throwaway) == [
         "Mutation.alsoForgotten",
         "Query.forgotten",
+        "Subscription.forgottenFeed",
     ]
+
+
+def test_subscription_fields_are_covered_by_the_gate() -> None:
+    """Subscriptions are root fields of the gate and the matrix, with their permission."""
+    # when
+    rules = {(a.type_name, a.field_name): a.rule for a in field_access(schema)}
+    # then
+    subscription_type = schema._schema.subscription_type
+    assert subscription_type is not None
+    subscriptions = {name: rule for (kind, name), rule in rules.items() if kind == "Subscription"}
+    assert set(subscriptions) == set(subscription_type.fields)
+    assert "UNGUARDED" not in subscriptions.values()
+    assert subscriptions["stockChanged"] == "inventory:read"
+    assert "| `Subscription.stockChanged` | inventory:read |" in export_permissions_text()
 
 
 def test_permission_matrix_is_current() -> None:

@@ -5,6 +5,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
@@ -206,8 +208,16 @@ async def assign_role(session: AsyncSession, user_id: int, role_id: int) -> User
     """Give a user a role (nothing changes if they hold it already)."""
     user = await _user(session, user_id)
     role = await _role(session, role_id)
-    if not await _holds(session, user.id, role.id):
-        await session.execute(insert(user_role).values(user_id=user.id, role_id=role.id))
+    # ON CONFLICT DO NOTHING, not check-then-insert: two concurrent assignments of the same
+    # role both see "not held" under READ COMMITTED, and the second would violate the key.
+    dialect_insert = (
+        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    )
+    await session.execute(
+        dialect_insert(user_role)
+        .values(user_id=user.id, role_id=role.id)
+        .on_conflict_do_nothing(index_elements=[user_role.c.user_id, user_role.c.role_id])
+    )
     return user
 
 

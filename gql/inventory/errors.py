@@ -26,3 +26,7 @@ class InsufficientStock(DomainError):
         )
         super().__init__(f"Not enough stock ({listed}).", field=field)
         self.shortages = shortages
+        # For callers who may not see stock levels: only what they asked for.
+        self.message_without_levels = "Not enough stock ({}).".format(
+            ", ".join(f"product {s.product_id}: {s.requested} requested" for s in shortages)
+        )

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
-from sqlalchemy import func, select, text
+from sqlalchemy import exists, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.models import AuthSession, User
+from gql.auth.models import AuthSession, User, role_permission, user_role
 from gql.catalog.models import Product
 from gql.db import Database, new_session, signal_after_commit, utcnow
 from gql.inventory.models import StockMovement
@@ -27,6 +27,8 @@ from gql.inventory.models import StockMovement
 logger = logging.getLogger("gql.events")
 
 CHANNEL = "gql_stock"
+# What a subscriber must keep holding; checked with its session, not once at the start.
+READ_PERMISSION = "inventory:read"
 LEDGER_SIGNAL = "ledger"
 BATCH = 500
 
@@ -72,6 +74,7 @@ class Subscriber:
     OVERFLOW = "overflow"
     REVOKED = "revoked"
     EXPIRED = "expired"
+    FORBIDDEN = "forbidden"
 
     def __init__(
         self,
@@ -275,7 +278,7 @@ class StockEventHub:
             delay = min(delay * 2, 10)
 
     async def _watch_sessions(self) -> None:
-        """End subscriptions whose login session was revoked or whose token expired."""
+        """End subscriptions whose session ended, token expired or permission was withdrawn."""
         while True:
             await asyncio.sleep(self.auth_check_seconds)
             try:
@@ -292,19 +295,28 @@ class StockEventHub:
         session_ids = {s.session_id for s in watched if s.end_reason is None}
         if not session_ids:
             return
+        may_read = exists().where(
+            user_role.c.user_id == AuthSession.user_id,
+            role_permission.c.role_id == user_role.c.role_id,
+            role_permission.c.permission_name == READ_PERMISSION,
+        )
+        # One statement for every subscriber of the process, however many there are.
         async with new_session(self.database, write=False) as session:
-            live = set(
-                await session.scalars(
-                    select(AuthSession.id)
-                    .join(User, User.id == AuthSession.user_id)
-                    .where(
-                        AuthSession.id.in_(session_ids),
-                        AuthSession.revoked_at.is_(None),
-                        AuthSession.expires_at > now,
-                        User.is_active.is_(True),
-                    )
+            rows = await session.execute(
+                select(AuthSession.id, may_read)
+                .join(User, User.id == AuthSession.user_id)
+                .where(
+                    AuthSession.id.in_(session_ids),
+                    AuthSession.revoked_at.is_(None),
+                    AuthSession.expires_at > now,
+                    User.is_active.is_(True),
                 )
             )
+            allowed: dict[str, bool] = {session_id: ok for session_id, ok in rows}
         for subscriber in watched:
-            if subscriber.session_id is not None and subscriber.session_id not in live:
+            if subscriber.session_id is None:
+                continue
+            if subscriber.session_id not in allowed:
                 subscriber.end(Subscriber.REVOKED)
+            elif not allowed[subscriber.session_id]:
+                subscriber.end(Subscriber.FORBIDDEN)

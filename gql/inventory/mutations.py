@@ -16,13 +16,6 @@ from gql.transactions import run_transaction
 from gql.user_errors import NotFoundError, ValidationError
 
 
-@strawberry.input
-class AdjustStockInput:
-    product_id: strawberry.ID
-    delta: int = strawberry.field(description="Units to add (positive) or remove (negative).")
-    reason: models.MovementReason = strawberry.field(description="RESTOCK or ADJUSTMENT.")
-
-
 @strawberry.type
 class AdjustStockSuccess:
     movement: StockMovement
@@ -40,20 +33,36 @@ class InventoryMutation:
         description="Add or remove units by hand; stock never goes below zero.",
         extensions=requires("inventory:write"),
     )
-    async def adjust_stock(self, info: Info, input: AdjustStockInput) -> AdjustStockResult:
+    async def adjust_stock(
+        self,
+        info: Info,
+        product_id: Annotated[strawberry.ID, strawberry.argument(description="The product.")],
+        delta: Annotated[
+            int,
+            strawberry.argument(
+                description="Units to add (positive) or remove (negative); non-zero, "
+                f"at most {service.MAX_ADJUSTMENT} either way."
+            ),
+        ],
+        reason: Annotated[
+            models.MovementReason,
+            strawberry.argument(description="RESTOCK or ADJUSTMENT (the others are the system's)."),
+        ],
+    ) -> AdjustStockResult:
         """One ledger row per change."""
-        viewer = await info.context.require_viewer()
+        # Read now: a retried attempt follows a rollback, which expires the loaded user.
+        actor_id = (await info.context.require_viewer()).user.id
 
         async def work(session: AsyncSession) -> models.StockMovement:
-            return await service.adjust_stock(
-                session, product_id, input.delta, input.reason, actor_id=viewer.user.id
-            )
+            return await service.adjust_stock(session, product, delta, reason, actor_id=actor_id)
 
         try:
-            product_id = require_id(input.product_id, field="productId", kind="Product")
+            product = require_id(product_id, field="productId", kind="Product")
             movement = await run_transaction(info.context, work)
         except InsufficientStock as error:
-            return InsufficientStockError.of_shortage(error)
+            return InsufficientStockError.of_shortage(
+                error, permissions=await info.context.permissions()
+            )
         except InvalidInput as error:
             return ValidationError.of(error)
         except EntityNotFound as error:

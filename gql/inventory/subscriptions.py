@@ -7,13 +7,15 @@ import strawberry
 
 from gql.auth.tokens import TokenExpired
 from gql.context import Info
-from gql.errors import BadUserInput, ErrorCode, RequestError, Unauthenticated
+from gql.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
 from gql.ids import parse_id
-from gql.inventory.events import Subscriber
+from gql.inventory.events import READ_PERMISSION, Subscriber
 from gql.inventory.types import StockEvent
 from gql.permissions import requires
 
 WEBSOCKET_SESSION_ENDED = 4403
+# These end the whole connection; a lost permission or a slow read ends one subscription.
+SESSION_ENDED = frozenset({Subscriber.REVOKED, Subscriber.EXPIRED})
 
 
 class SlowConsumer(RequestError):
@@ -48,7 +50,7 @@ class InventorySubscription:
         description="Every committed stock movement of the given products (all when omitted), "
         "in ledger order. With `after` (a movement id, 0 for the beginning) the ledger is "
         "replayed first, then events follow live, with no gap and no duplicate.",
-        extensions=requires("inventory:read"),
+        extensions=requires(READ_PERMISSION),
     )
     async def stock_changed(
         self,
@@ -56,7 +58,7 @@ class InventorySubscription:
         product_ids: list[strawberry.ID] | None = None,
         after: strawberry.ID | None = None,
     ) -> AsyncGenerator[StockEvent, None]:
-        """Ends with an error when the caller's session ends or when it reads too slowly."""
+        """Ends with an error on session end, a withdrawn permission or a too slow reader."""
         context = info.context
         viewer = await context.require_viewer()
         hub = context.hub
@@ -82,7 +84,7 @@ class InventorySubscription:
                 if event is None:
                     # Yielded, an exception reaches the client as this event's `errors`.
                     yield _ended(subscriber, last)  # type: ignore[misc]
-                    if subscriber.end_reason != Subscriber.OVERFLOW:
+                    if subscriber.end_reason in SESSION_ENDED:
                         context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
                     return
                 if event.id <= last:
@@ -99,6 +101,12 @@ def _ended(subscriber: Subscriber, last: int) -> RequestError:
     if subscriber.end_reason == Subscriber.OVERFLOW:
         return SlowConsumer(
             f'Events came faster than they were read; resubscribe with `after: "{last}"`.',
+            resumeAfter=str(last),
+        )
+    if subscriber.end_reason == Subscriber.FORBIDDEN:
+        return Forbidden(
+            f"The `{READ_PERMISSION}` permission was withdrawn; "
+            f'resubscribe with `after: "{last}"` once it is granted again.',
             resumeAfter=str(last),
         )
     if subscriber.end_reason == Subscriber.EXPIRED:

@@ -21,34 +21,41 @@ StockMovementReason = strawberry.enum(
 )
 
 
+STOCK_LEVELS = "inventory:read"
+HIDDEN = "null unless the caller holds inventory:read (stock levels are not public)"
+
+
 @strawberry.type(description="A product short of what was asked.")
 class StockShortage:
     product_id: strawberry.ID
     requested: int
-    available: int
+    available: int | None = strawberry.field(description=f"Units there are; {HIDDEN}.")
 
 
 @strawberry.type(description="Not enough stock; `shortages` lists every short product.")
 class InsufficientStockError(UserError):
     requested: int = strawberry.field(description="Units asked for of the first short product.")
-    available: int = strawberry.field(description="Units there are of the first short product.")
+    available: int | None = strawberry.field(
+        description=f"Units there are of the first short product; {HIDDEN}."
+    )
     shortages: list[StockShortage]
 
     @classmethod
-    def of_shortage(cls, error: InsufficientStock) -> Self:
-        """The GraphQL form of an InsufficientStock error."""
+    def of_shortage(cls, error: InsufficientStock, *, permissions: frozenset[str]) -> Self:
+        """The GraphQL form of an InsufficientStock error, as much as the caller may see."""
+        reveal = STOCK_LEVELS in permissions
         first = error.shortages[0]
         return cls(
             code=error.code,
-            message=error.message,
+            message=error.message if reveal else error.message_without_levels,
             field=error.field,
             requested=first.requested,
-            available=first.available,
+            available=first.available if reveal else None,
             shortages=[
                 StockShortage(
                     product_id=strawberry.ID(str(s.product_id)),
                     requested=s.requested,
-                    available=s.available,
+                    available=s.available if reveal else None,
                 )
                 for s in error.shortages
             ],

@@ -14,7 +14,7 @@ from gql.orders import service
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order as OrderModel
 from gql.orders.types import Order, OrderNotCancellableError
-from gql.permissions import authenticated, requires
+from gql.permissions import requires, requires_any
 from gql.transactions import run_transaction
 from gql.user_errors import NotFoundError, ValidationError
 
@@ -67,7 +67,8 @@ class OrderMutation:
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderResult:
         """Prices are snapshotted; the product rows are locked in id order."""
-        viewer = await info.context.require_viewer()
+        # Read now: a retried attempt follows a rollback, which expires the loaded user.
+        customer_id = (await info.context.require_viewer()).user.id
         try:
             lines = [
                 service.LineRequest(
@@ -78,13 +79,13 @@ class OrderMutation:
             ]
 
             async def work(session: AsyncSession) -> service.Placed:
-                return await service.place_order(
-                    session, viewer.user.id, lines, input.idempotency_key
-                )
+                return await service.place_order(session, customer_id, lines, input.idempotency_key)
 
             placed = await run_transaction(info.context, work)
         except InsufficientStock as error:
-            return InsufficientStockError.of_shortage(error)
+            return InsufficientStockError.of_shortage(
+                error, permissions=await info.context.permissions()
+            )
         except InvalidInput as error:
             return ValidationError.of(error)
         except EntityNotFound as error:
@@ -92,20 +93,25 @@ class OrderMutation:
         return PlaceOrderSuccess(order=Order.from_model(placed.order), replayed=placed.replayed)
 
     @strawberry.mutation(
-        description="Cancel a PLACED order and put its units back: one's own, or any with "
-        "order:manage.",
-        extensions=authenticated(),
+        description="Cancel a PLACED order and put its units back: one's own while holding "
+        "order:create, or any with order:manage.",
+        extensions=requires_any("order:create", "order:manage"),
     )
     async def cancel_order(self, info: Info, id: strawberry.ID) -> CancelOrderResult:
         """A second cancel is an error and restores nothing."""
-        viewer = await info.context.require_viewer()
-        may_manage = "order:manage" in await info.context.permissions()
+        # Read now: a retried attempt follows a rollback, which expires the loaded user.
+        actor_id = (await info.context.require_viewer()).user.id
+        permissions = await info.context.permissions()
         try:
             order_id = require_id(id, field="id", kind="Order")
 
             async def work(session: AsyncSession) -> OrderModel:
                 order, _ = await service.cancel_order(
-                    session, order_id, actor_id=viewer.user.id, may_manage=may_manage
+                    session,
+                    order_id,
+                    actor_id=actor_id,
+                    may_cancel_own="order:create" in permissions,
+                    may_manage="order:manage" in permissions,
                 )
                 return order
 

@@ -130,13 +130,19 @@ async def place_order(
 
 
 async def cancel_order(
-    session: AsyncSession, order_id: int, *, actor_id: int, may_manage: bool
+    session: AsyncSession,
+    order_id: int,
+    *,
+    actor_id: int,
+    may_cancel_own: bool,
+    may_manage: bool,
 ) -> tuple[Order, list[StockMovement]]:
-    """Put a PLACED order's units back in stock; the customer's own or any with order:manage."""
+    """Put a PLACED order's units back in stock: one's own (order:create) or any (order:manage)."""
     order = (
         await session.scalars(select(Order).where(Order.id == order_id).with_for_update())
     ).one_or_none()
-    if order is None or (order.customer_id != actor_id and not may_manage):
+    own = order is not None and order.customer_id == actor_id
+    if order is None or not (may_manage or (own and may_cancel_own)):
         raise EntityNotFound(f"Order {order_id} does not exist.", field="id")
     if order.status != OrderStatus.PLACED:
         raise OrderNotCancellable(f"Order {order_id} is {order.status.lower()}.", field="id")

@@ -1,20 +1,22 @@
 """Identity under real concurrent requests on a real server socket, both databases."""
 
 import asyncio
+import contextlib
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
-from gql.auth.models import AuthSession, LoginFailure
+from gql.auth.models import AuthSession, LoginFailure, Role, User, user_role
 from gql.auth.service import AuthTools
 from gql.db import Database, new_session
 from gql.main import create_app
 from tests.auth.helpers import LOGIN, PASSWORD, REFRESH, error_code, register
 from tests.conftest import FakeClock, LiveServer, make_settings
+from tests.factories import signed_in
 
 CONCURRENT = 20
 
@@ -119,3 +121,76 @@ async def test_a_login_after_the_storm_is_still_refused(
     assert body["data"]["login"]["__typename"] == "RateLimitedError"
     assert body["data"]["login"]["code"] == "RATE_LIMITED"
     assert body["data"]["login"]["retryAfter"] > 0
+
+
+ASSIGN = """
+mutation($input: UserRoleInput!) {
+  assignRole(input: $input) {
+    __typename
+    ... on UserSuccess { user { roles { name } } }
+    ... on UserError { code message field }
+  }
+}
+"""
+
+
+RACERS = 8
+
+
+async def _waiting_for_locks(db: Database) -> int:
+    async with db.engine.connect() as connection:
+        waiting = await connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return int(waiting or 0)
+
+
+async def test_the_same_role_assigned_concurrently_is_held_once(
+    http: httpx.AsyncClient, db: Database
+) -> None:
+    """Racing assignRole calls for one user and role all succeed; one row is written."""
+    # given: an admin, and a customer to promote
+    admin = await signed_in(http, db, "root@example.com", "admin")
+    await signed_in(http, db, "ada@example.com")
+    async with new_session(db, write=False) as session:
+        user_id = await session.scalar(select(User.id).where(User.email == "ada@example.com"))
+        role_id = await session.scalar(select(Role.id).where(Role.name == "staff"))
+    variables = {"input": {"userId": str(user_id), "roleId": str(role_id)}}
+
+    async def assign() -> httpx.Response:
+        return await http.post(
+            "/graphql", json={"query": ASSIGN, "variables": variables}, headers=admin
+        )
+
+    # when: the same assignment, many times at the same moment
+    async with contextlib.AsyncExitStack() as stack:
+        if not db.is_sqlite:
+            # Inserts into user_role wait behind this lock (reads do not), so every request
+            # has read "not held yet" before any of them may write: the race happens for sure.
+            gate = await stack.enter_async_context(db.engine.connect())
+            await gate.begin()
+            await gate.execute(text("LOCK TABLE user_role IN SHARE ROW EXCLUSIVE MODE"))
+        racers = [asyncio.create_task(assign()) for _ in range(RACERS)]
+        if not db.is_sqlite:
+            async with asyncio.timeout(20):
+                while await _waiting_for_locks(db) < RACERS:
+                    await asyncio.sleep(0.02)
+    responses = await asyncio.gather(*racers)
+    # then: every request succeeded, and the user holds the role exactly once
+    assert [r.status_code for r in responses] == [200] * RACERS, [r.text for r in responses]
+    bodies = [r.json() for r in responses]
+    assert all("errors" not in body for body in bodies), bodies
+    assert {body["data"]["assignRole"]["__typename"] for body in bodies} == {"UserSuccess"}
+    for body in bodies:
+        names = [role["name"] for role in body["data"]["assignRole"]["user"]["roles"]]
+        assert sorted(names) == ["customer", "staff"]
+    async with new_session(db, write=False) as session:
+        held = await session.scalar(
+            select(func.count())
+            .select_from(user_role)
+            .where(user_role.c.user_id == user_id, user_role.c.role_id == role_id)
+        )
+    assert held == 1

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.postgres_only
 STOCK_CHANGED = (
     "subscription($ids: [ID!]) { stockChanged(productIds: $ids) { id delta quantityAfter } }"
 )
-ADJUST = "mutation($id: ID!) { adjustStock(input: {productId: $id, delta: 1, reason: RESTOCK}) { __typename } }"
+ADJUST = (
+    "mutation($id: ID!) { adjustStock(productId: $id, delta: 1, reason: RESTOCK) { __typename } }"
+)
 
 
 def _free_port() -> int:

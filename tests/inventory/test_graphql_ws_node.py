@@ -15,7 +15,9 @@ from tests.conftest import LiveServer, execute
 from tests.factories import make_product, signed_in
 
 NODE_CLIENTS = Path(__file__).resolve().parent.parent / "node_clients"
-ADJUST = "mutation($id: ID!) { adjustStock(input: {productId: $id, delta: 2, reason: RESTOCK}) { __typename } }"
+ADJUST = (
+    "mutation($id: ID!) { adjustStock(productId: $id, delta: 2, reason: RESTOCK) { __typename } }"
+)
 
 
 @pytest.fixture(scope="session")

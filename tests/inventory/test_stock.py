@@ -4,9 +4,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth.models import Role, role_permission
 from gql.catalog.models import Product
 from gql.db import Database, new_session
 from gql.inventory.models import StockMovement
@@ -15,8 +16,8 @@ from tests.conftest import execute
 from tests.factories import make_product, signed_in
 
 ADJUST = """
-mutation($input: AdjustStockInput!) {
-  adjustStock(input: $input) {
+mutation($productId: ID!, $delta: Int!, $reason: StockMovementReason!) {
+  adjustStock(productId: $productId, delta: $delta, reason: $reason) {
     __typename
     ... on AdjustStockSuccess { movement { id delta quantityAfter reason product { id stock } } }
     ... on InsufficientStockError { requested available shortages { productId requested available } }
@@ -66,13 +67,13 @@ async def test_restock_and_remove(
     added = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product.id), "delta": 10, "reason": "RESTOCK"}},
+        {"productId": str(product.id), "delta": 10, "reason": "RESTOCK"},
         staff,
     )
     removed = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product.id), "delta": -15, "reason": "ADJUSTMENT"}},
+        {"productId": str(product.id), "delta": -15, "reason": "ADJUSTMENT"},
         staff,
     )
     # then
@@ -95,7 +96,7 @@ async def test_stock_never_goes_below_zero(
     body = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"}},
+        {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"},
         staff,
     )
     result = body["data"]["adjustStock"]
@@ -108,6 +109,38 @@ async def test_stock_never_goes_below_zero(
     assert result["shortages"] == [{"productId": str(product.id), "requested": 4, "available": 3}]
     assert await _stock(session, product.id) == (3, 1)
     await _ledger_clean(db)
+
+
+async def test_a_writer_without_inventory_read_does_not_see_stock_levels(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession
+) -> None:
+    """inventory:write alone shows the shortfall but not the units there are."""
+    # given: a role with inventory:write only
+    role = Role(name="stocker", description="")
+    session.add(role)
+    await session.flush()
+    await session.execute(
+        insert(role_permission).values(role_id=role.id, permission_name="inventory:write")
+    )
+    await session.commit()
+    stocker = await signed_in(client, db, "stocker@example.com", "stocker")
+    product = await make_product(session, "P", stock=3)
+    # when
+    body = await execute(
+        client, ADJUST, {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"}, stocker
+    )
+    # then
+    result = body["data"]["adjustStock"]
+    assert (result["__typename"], result["requested"], result["available"]) == (
+        "InsufficientStockError",
+        4,
+        None,
+    )
+    assert result["shortages"] == [
+        {"productId": str(product.id), "requested": 4, "available": None}
+    ]
+    assert "available" not in result["message"]
+    assert await _stock(session, product.id) == (3, 1)
 
 
 @pytest.mark.parametrize(
@@ -130,7 +163,7 @@ async def test_adjust_rejections_change_nothing(
 ) -> None:
     product = await make_product(session, "P", stock=3)
     adjustment = {"productId": str(product.id), "delta": 2, "reason": "RESTOCK"} | change
-    body = await execute(client, ADJUST, {"input": adjustment}, staff)
+    body = await execute(client, ADJUST, adjustment, staff)
     result = body["data"]["adjustStock"]
     assert (result["__typename"], result["field"]) == (typename, field)
     assert await _stock(session, product.id) == (3, 1)
@@ -145,7 +178,7 @@ async def test_stock_movements_in_ledger_order(
         await execute(
             client,
             ADJUST,
-            {"input": {"productId": str(a.id), "delta": delta, "reason": "ADJUSTMENT"}},
+            {"productId": str(a.id), "delta": delta, "reason": "ADJUSTMENT"},
             staff,
         )
     everything = await execute(client, MOVEMENTS, {"first": 100}, staff)

@@ -2,6 +2,7 @@
 
 import asyncio
 import base64
+import contextlib
 import os
 import time
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.exceptions import ConnectionClosed
 
+from gql.auth.models import Role, User
 from gql.db import Database
 from gql.inventory.models import StockMovement
 from gql.orders import service as orders_service
@@ -27,7 +29,9 @@ subscription($productIds: [ID!], $after: ID) {
 }
 """
 ADJUST = """
-mutation($input: AdjustStockInput!) { adjustStock(input: $input) { __typename } }
+mutation($productId: ID!, $delta: Int!, $reason: StockMovementReason!) {
+  adjustStock(productId: $productId, delta: $delta, reason: $reason) { __typename }
+}
 """
 PLACE = """
 mutation($input: PlaceOrderInput!) { placeOrder(input: $input) { __typename } }
@@ -44,7 +48,7 @@ async def _adjust(
     body = await execute(
         client,
         ADJUST,
-        {"input": {"productId": str(product_id), "delta": delta, "reason": "ADJUSTMENT"}},
+        {"productId": str(product_id), "delta": delta, "reason": "ADJUSTMENT"},
         headers,
     )
     typename: str = body["data"]["adjustStock"]["__typename"]
@@ -366,3 +370,107 @@ async def test_server_pings_keep_the_connection_alive(
         assert json.loads(await ws.recv())["type"] == "connection_ack"
         message = json.loads(await asyncio.wait_for(ws.recv(), 3))
         assert message == {"type": "ping"}
+
+
+ROLE_CHANGE = """
+mutation($input: UserRoleInput!, $remove: Boolean!) {
+  removed: removeRole(input: $input) @include(if: $remove) { __typename }
+  assigned: assignRole(input: $input) @skip(if: $remove) { __typename }
+}
+"""
+
+
+async def _staff_role_change(
+    client: httpx.AsyncClient, session: AsyncSession, admin: dict[str, str], remove: bool
+) -> None:
+    user_id = await session.scalar(select(User.id).where(User.email == "staff@example.com"))
+    role_id = await session.scalar(select(Role.id).where(Role.name == "staff"))
+    await session.commit()
+    ids = {"userId": str(user_id), "roleId": str(role_id)}
+    body = await execute(client, ROLE_CHANGE, {"input": ids, "remove": remove}, admin)
+    assert body["data"] == {"removed" if remove else "assigned": {"__typename": "UserSuccess"}}
+
+
+async def test_losing_inventory_read_ends_a_live_subscription(
+    live_server: LiveServer,
+    client: httpx.AsyncClient,
+    db: Database,
+    session: AsyncSession,
+    staff: dict[str, str],
+) -> None:
+    """FORBIDDEN with resumeAfter for the one who lost it; others and the socket go on."""
+    # given: two staff members subscribed, and one event delivered to both
+    admin = await signed_in(client, db, "admin@example.com", "admin")
+    keeper = await signed_in(client, db, "keeper@example.com", "staff")
+    product = await make_product(session, "P", stock=1)
+    async with (
+        GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws,
+        GraphQLWebSocket(live_server.ws_url, _token(keeper)) as other,
+    ):
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await other.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await live_server.wait_for_subscribers(2)
+        assert await _adjust(client, admin, product.id, 1) == "AdjustStockSuccess"
+        (seen,) = await ws.events("s", 1)
+        assert len(await other.events("s", 1)) == 1
+        last_seen = seen["data"]["stockChanged"]["id"]
+        # when: the subscriber's only role with inventory:read is taken away
+        started = time.monotonic()
+        await _staff_role_change(client, session, admin, remove=True)
+        # then: the subscription ends with FORBIDDEN and where to resume, then completes
+        ending = await ws.receive_for("s", timeout=5)
+        assert ending["type"] == "next", ending
+        (error,) = ending["payload"]["errors"]
+        assert error["extensions"] == {"code": "FORBIDDEN", "resumeAfter": last_seen}
+        assert (await ws.receive_for("s", timeout=5))["type"] == "complete"
+        assert time.monotonic() - started < 5
+        # the other subscriber is untouched, and the socket of the first stays open
+        assert await _adjust(client, admin, product.id, 1) == "AdjustStockSuccess"
+        (missed,) = await other.events("s", 1)
+        await ws.subscribe("again", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        refused = await ws.receive_for("again", timeout=5)
+        errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
+        assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+        # when: the role is given back, resuming from resumeAfter misses nothing
+        await _staff_role_change(client, session, admin, remove=False)
+        await ws.subscribe(
+            "resumed", STOCK_CHANGED, {"productIds": [str(product.id)], "after": last_seen}
+        )
+        (replayed,) = await ws.events("resumed", 1)
+        assert replayed["data"]["stockChanged"]["id"] == missed["data"]["stockChanged"]["id"]
+
+
+async def test_one_permission_check_serves_every_subscriber(
+    db: Database,
+    database_url: str,
+    client: httpx.AsyncClient,
+    clock: Any,
+    statements: Any,
+) -> None:
+    """The periodic check is one statement however many subscriptions are live."""
+    # given: a server whose own periodic check never comes, and five live subscriptions
+    from gql.auth.service import AuthTools
+    from gql.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(database_url, subscription_auth_check_seconds=3600)
+    app = create_app(settings, database=db, auth=AuthTools.from_settings(settings, clock))
+    server = LiveServer(app)
+    await server.start()
+    try:
+        tokens = [
+            _token(await signed_in(client, db, f"s{n}@example.com", "staff")) for n in range(5)
+        ]
+        async with contextlib.AsyncExitStack() as stack:
+            for token in tokens:
+                ws = await stack.enter_async_context(GraphQLWebSocket(server.ws_url, token))
+                await ws.subscribe("s", STOCK_CHANGED)
+            await server.wait_for_subscribers(5)
+            # when
+            statements.reset()
+            await app.state.hub._check_sessions()
+            # then
+            assert statements.count == 1, statements.statements
+            assert all(s.end_reason is None for s in app.state.hub.subscribers)
+    finally:
+        await server.stop()

@@ -5,9 +5,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth.models import Role, User, role_permission, user_role
 from gql.catalog.models import Product
 from gql.db import Database, new_session
 from gql.inventory.models import StockMovement
@@ -87,23 +88,53 @@ async def test_place_order_snapshots_prices_and_takes_stock(
     await _ledger_clean(db)
 
 
-async def test_all_or_nothing_lists_every_short_line(
+async def test_all_or_nothing_lists_every_short_line_without_stock_levels(
     client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
 ) -> None:
+    """A customer (no inventory:read) learns which lines are short, not how many units exist."""
+    # given
     a = await make_product(session, "A", stock=1)
     b = await make_product(session, "B", stock=5)
     c = await make_product(session, "C", stock=0)
     before = await _state(session)
+    # when
     body = await execute(
         client, PLACE, {"input": {"lines": lines((a.id, 2), (b.id, 5), (c.id, 1))}}, ada
     )
+    # then
     result = body["data"]["placeOrder"]
     assert result["__typename"] == "InsufficientStockError"
+    assert (result["requested"], result["available"]) == (2, None)
+    assert result["shortages"] == [
+        {"productId": str(a.id), "requested": 2, "available": None},
+        {"productId": str(c.id), "requested": 1, "available": None},
+    ]
+    assert "available" not in result["message"]
+    assert await _state(session) == before
+
+
+async def test_short_lines_show_stock_levels_to_inventory_readers(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession
+) -> None:
+    """A buyer who also holds inventory:read sees the units there are."""
+    # given: admin holds order:create and inventory:read
+    admin = await signed_in(client, db, "boss@example.com", "admin")
+    a = await make_product(session, "A", stock=1)
+    c = await make_product(session, "C", stock=0)
+    # when
+    body = await execute(client, PLACE, {"input": {"lines": lines((a.id, 2), (c.id, 1))}}, admin)
+    # then
+    result = body["data"]["placeOrder"]
+    assert (result["__typename"], result["requested"], result["available"]) == (
+        "InsufficientStockError",
+        2,
+        1,
+    )
     assert result["shortages"] == [
         {"productId": str(a.id), "requested": 2, "available": 1},
         {"productId": str(c.id), "requested": 1, "available": 0},
     ]
-    assert await _state(session) == before
+    assert "1 available" in result["message"]
 
 
 @pytest.mark.parametrize(
@@ -187,6 +218,66 @@ async def test_who_may_cancel(
     assert managed["data"]["cancelOrder"]["__typename"] == "CancelOrderSuccess"
     anonymous = await execute(client, CANCEL, {"id": order_id})
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_a_customer_who_lost_order_create_cannot_cancel_their_order(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    """Cancelling one's own order needs order:create, read afresh on every request."""
+    # given: ada placed an order, then lost the customer role (her only order:create)
+    product = await make_product(session, "P", stock=5)
+    placed = await execute(client, PLACE, {"input": {"lines": lines((product.id, 2))}}, ada)
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    await session.execute(
+        delete(user_role).where(
+            user_role.c.user_id
+            == select(User.id).where(User.email == "ada@example.com").scalar_subquery(),
+            user_role.c.role_id == select(Role.id).where(Role.name == "customer").scalar_subquery(),
+        )
+    )
+    await session.commit()
+    before = await _state(session)
+    # when
+    body = await execute(client, CANCEL, {"id": order_id}, ada)
+    # then
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert await _state(session) == before
+    status = await session.scalar(select(Order.status).where(Order.id == int(order_id)))
+    await session.commit()
+    assert status == "PLACED"
+
+
+async def test_order_manage_alone_cancels_any_order(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, ada: dict[str, str]
+) -> None:
+    """A role with order:manage and no order:create cancels another customer's order."""
+    # given: a role granting order:manage only
+    role = Role(name="clerk", description="")
+    session.add(role)
+    await session.flush()
+    await session.execute(
+        insert(role_permission).values(role_id=role.id, permission_name="order:manage")
+    )
+    await session.commit()
+    clerk = await signed_in(client, db, "clerk@example.com", "clerk")
+    await session.execute(
+        delete(user_role).where(
+            user_role.c.user_id
+            == select(User.id).where(User.email == "clerk@example.com").scalar_subquery(),
+            user_role.c.role_id == select(Role.id).where(Role.name == "customer").scalar_subquery(),
+        )
+    )
+    await session.commit()
+    product = await make_product(session, "P", stock=5)
+    placed = await execute(client, PLACE, {"input": {"lines": lines((product.id, 2))}}, ada)
+    order_id = placed["data"]["placeOrder"]["order"]["id"]
+    # when
+    body = await execute(client, CANCEL, {"id": order_id}, clerk)
+    # then
+    assert body["data"]["cancelOrder"]["order"]["status"] == "CANCELLED"
+    assert (await _state(session))[0] == [(product.id, 5)]
+    await _ledger_clean(db)
 
 
 async def test_another_customers_order_reads_like_a_missing_one(

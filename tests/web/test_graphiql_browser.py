@@ -27,8 +27,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ADJUST = (
-    "mutation($id: ID!) { adjustStock(input: {productId: $id, delta: 5, reason: RESTOCK}) "
-    "{ __typename } }"
+    "mutation($id: ID!) { adjustStock(productId: $id, delta: 5, reason: RESTOCK) { __typename } }"
 )
 
 
