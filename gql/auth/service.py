@@ -5,8 +5,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -282,17 +283,30 @@ async def _reject_refresh(session: AsyncSession, claims: TokenClaims, now: datet
     raise InvalidToken("The session has ended.")
 
 
+@cache
+def _session_check(dialect: str) -> Select[User, datetime | None, datetime, str | None]:
+    """The user, the session's state and the user's permissions, built once per dialect."""
+    return (
+        select(
+            User,
+            AuthSession.revoked_at,
+            AuthSession.expires_at,
+            roles.permission_names_of(User.id, dialect),
+        )
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
+    )
+
+
 async def authenticate(session: AsyncSession, tools: AuthTools, access_token: str) -> Viewer:
     """The caller behind an access token, if its session still stands, with their
     permissions (one statement)."""
     now = tools.clock()
     claims = tools.tokens.decode(access_token, expected_type="access", now=now)
-    permissions = roles.permission_names_of(User.id, session.get_bind().dialect.name)
+    statement = _session_check(session.get_bind().dialect.name)
     row = (
         await session.execute(
-            select(User, AuthSession.revoked_at, AuthSession.expires_at, permissions)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.id == claims.session_id, User.id == claims.user_id)
+            statement, {"session_id": claims.session_id, "user_id": claims.user_id}
         )
     ).one_or_none()
     if row is None:
