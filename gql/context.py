@@ -68,6 +68,8 @@ class Context(BaseContext):
         # Sibling fields resolve concurrently, and an AsyncSession must never be used by
         # two tasks at once: every use of the request's session goes through this lock.
         self._session_lock = asyncio.Lock()
+        # After the response: a DataLoader batch whose callers were cancelled may still run.
+        self._closed = False
         self._loaders: dict[Callable[..., Any], Any] = {}
         self._viewer: Viewer | None = None
         self._authenticated = False
@@ -77,7 +79,7 @@ class Context(BaseContext):
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The request's session, held exclusively for the duration of the block."""
-        if self.long_lived:
+        if self.long_lived or self._closed:
             async with new_session(self.database, write=self.is_mutation) as fresh:
                 yield fresh
             return
@@ -117,8 +119,13 @@ class Context(BaseContext):
                 token = bearer_token(self.authorization)
                 if token is not None:
                     async with self.session() as session:
-                        self._viewer = await authenticate(session, self.auth, token)
-                    self._permissions = self._viewer.permissions
+                        viewer = await authenticate(session, self.auth, token)
+                        # A snapshot of the caller, out of the session: the rollback of one
+                        # mutation expires every object in it, and the next mutation of the
+                        # same document could not reload the caller (no lazy IO in asyncio).
+                        session.expunge(viewer.user)
+                        self._viewer = viewer
+                    self._permissions = viewer.permissions
                 self._authenticated = True
             return self._viewer
 
@@ -181,10 +188,14 @@ class Context(BaseContext):
         task.add_done_callback(_background.discard)
 
     async def close(self) -> None:
-        """Release the session at the end of the request."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        """Release the session at the end of the request, once nobody uses it."""
+        # GraphQL cancels the siblings of a field whose error nulls their parent, but not the
+        # DataLoader batches they wait on: one may still be running a query on the session.
+        async with self._session_lock:
+            self._closed = True
+            if self._session is not None:
+                await self._session.close()
+                self._session = None
         for callback in self.on_close:
             callback()
         self.on_close.clear()

@@ -1,10 +1,14 @@
 """Fixtures: a real SQLite and (when reachable) a real PostgreSQL database per test run."""
 
 import asyncio
+import json
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,6 +30,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("CI", "").lower() == "true"
+NODE_CLIENTS = Path(__file__).resolve().parent / "node_clients"
 
 
 def _run(coroutine: Any) -> Any:
@@ -327,6 +332,29 @@ async def live_server(app: Any) -> AsyncIterator[LiveServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+def _installed_version(package: str) -> str | None:
+    manifest = NODE_CLIENTS / "node_modules" / package / "package.json"
+    if not manifest.is_file():
+        return None
+    version: str = json.loads(manifest.read_text())["version"]
+    return version
+
+
+@pytest.fixture(scope="session")
+def node_clients() -> Path:
+    """tests/node_clients with its npm packages installed from the lock file."""
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.fail("Node and npm are needed for the tests that run npm clients")
+    manifest = json.loads((NODE_CLIENTS / "package.json").read_text())
+    wanted: dict[str, str] = manifest["dependencies"]
+    if any(_installed_version(name) != version for name, version in wanted.items()):
+        subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_CLIENTS, check=True, timeout=300
+        )
+    return NODE_CLIENTS
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

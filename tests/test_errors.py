@@ -7,8 +7,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog import service
+from gql.db import Database
 from tests.conftest import execute
-from tests.factories import make_product
+from tests.factories import make_product, signed_in
 
 SECRET = "postgresql://admin:hunter2@db.internal/prod"
 
@@ -69,3 +70,25 @@ async def test_bad_variable_is_bad_user_input(client: httpx.AsyncClient) -> None
         client, "query($first: Int) { products(first: $first) { totalCount } }", {"first": "x"}
     )
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_a_field_error_beside_running_dataloader_batches_ends_the_request_cleanly(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession
+) -> None:
+    # given: a root field that fails at once next to fields whose DataLoader batches are
+    # still querying when GraphQL cancels them
+    await make_product(session, "RACE")
+    admin = await signed_in(client, db, "admin@example.com", "admin")
+    document = """
+    { me { permissions } permissions { description }
+      stockMovements(first: 0, after: "") { totalCount } }
+    """
+    # when: sent often enough to land in the middle of a batch (timing decides where)
+    responses = [
+        await client.post("/graphql", json={"query": document}, headers=admin) for _ in range(60)
+    ]
+    # then: each answer is the field's own error; the session was not closed under a query
+    for response in responses:
+        assert response.status_code == 200
+        assert response.json()["data"] is None
+        assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]

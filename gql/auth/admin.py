@@ -66,7 +66,7 @@ CreateRoleResult = Annotated[
     strawberry.union("CreateRoleResult"),
 ]
 SetRolePermissionsResult = Annotated[
-    RoleSuccess | NotFoundError | UnknownPermissionError | LastAdminError,
+    RoleSuccess | NotFoundError | UnknownPermissionError | LastAdminError | ValidationError,
     strawberry.union("SetRolePermissionsResult"),
 ]
 AssignRoleResult = Annotated[UserSuccess | NotFoundError, strawberry.union("AssignRoleResult")]
@@ -140,6 +140,8 @@ class AdminMutation:
                 role = await roles.set_role_permissions(session, role_id, input.permissions)
         except EntityNotFound as error:
             return NotFoundError.of(error)
+        except InvalidInput as error:
+            return ValidationError.of(error)
         except roles.UnknownPermission as error:
             return UnknownPermissionError.of(error)
         except roles.LastAdmin as error:

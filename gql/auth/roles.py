@@ -13,6 +13,7 @@ from sqlalchemy.sql.selectable import ScalarSelect
 
 from gql.auth.models import Permission, Role, User, role_permission, user_role
 from gql.errors import DomainError, EntityNotFound, InvalidInput
+from gql.text import has_control_characters
 
 PERMISSIONS: dict[str, str] = {
     "product:write": "Create, change and delete products and their images.",
@@ -128,6 +129,11 @@ async def list_permissions(session: AsyncSession) -> list[Permission]:
 
 async def _known_permissions(session: AsyncSession, names: Iterable[str]) -> list[str]:
     wanted = sorted(set(names))
+    # Refused before the query: PostgreSQL cannot even compare a string holding NUL.
+    if any(has_control_characters(name) for name in wanted):
+        raise InvalidInput(
+            "`permissions` must not contain control characters.", field="permissions"
+        )
     known = set(await session.scalars(select(Permission.name).where(Permission.name.in_(wanted))))
     unknown = [name for name in wanted if name not in known]
     if unknown:
@@ -163,6 +169,10 @@ async def create_role(
         )
     if len(description) > 300:
         raise InvalidInput("`description` is longer than 300 characters.", field="description")
+    if has_control_characters(description, multiline=True):
+        raise InvalidInput(
+            "`description` must not contain control characters.", field="description"
+        )
     granted = await _known_permissions(session, permissions)
     if await session.scalar(select(Role.id).where(Role.name == clean_name)) is not None:
         raise RoleNameTaken(f"A role named {clean_name!r} exists already.", field="name")

@@ -17,6 +17,7 @@ from gql.inventory.service import Change, append_to_ledger
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order, OrderLine, OrderStatus
 from gql.pagination import Page, SortKey, paginate
+from gql.text import has_control_characters
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
@@ -73,6 +74,10 @@ async def place_order(
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
             f"`idempotencyKey` is 1 to {MAX_IDEMPOTENCY_KEY} characters.", field="idempotencyKey"
+        )
+    if key is not None and has_control_characters(key):
+        raise InvalidInput(
+            "`idempotencyKey` must not contain control characters.", field="idempotencyKey"
         )
     if key is not None and (earlier := await _existing(session, customer_id, key)):
         return Placed(earlier, [], replayed=True)

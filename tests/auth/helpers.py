@@ -47,6 +47,20 @@ mutation Change($input: ChangePasswordInput!) {{
   }}
 }}
 """
+CREATE_ROLE = f"""
+mutation($input: CreateRoleInput!) {{
+  createRole(input: $input) {{
+    __typename ... on RoleSuccess {{ role {{ id name description permissions {{ name }} }} }} {USER_ERROR}
+  }}
+}}
+"""
+SET_PERMISSIONS = f"""
+mutation($input: SetRolePermissionsInput!) {{
+  setRolePermissions(input: $input) {{
+    __typename ... on RoleSuccess {{ role {{ name permissions {{ name }} }} }} {USER_ERROR}
+  }}
+}}
+"""
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -10,24 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.auth.models import Role, User
 from gql.catalog import service as catalog_service
 from gql.db import Database
+from tests.auth.helpers import CREATE_ROLE, SET_PERMISSIONS
 from tests.conftest import execute
 from tests.factories import signed_in
 
 USER_ERROR = "... on UserError { code message field }"
-CREATE_ROLE = f"""
-mutation($input: CreateRoleInput!) {{
-  createRole(input: $input) {{
-    __typename ... on RoleSuccess {{ role {{ id name description permissions {{ name }} }} }} {USER_ERROR}
-  }}
-}}
-"""
-SET_PERMISSIONS = f"""
-mutation($input: SetRolePermissionsInput!) {{
-  setRolePermissions(input: $input) {{
-    __typename ... on RoleSuccess {{ role {{ name permissions {{ name }} }} }} {USER_ERROR}
-  }}
-}}
-"""
 ASSIGN = f"""
 mutation($input: UserRoleInput!) {{
   assignRole(input: $input) {{ __typename ... on UserSuccess {{ user {{ email roles {{ name }} }} }} {USER_ERROR} }}

@@ -184,3 +184,26 @@ async def test_revocation_is_seen_by_another_app_instance(
             assert error_code(body) == "UNAUTHENTICATED"
     finally:
         await other_database.dispose()
+
+
+async def test_a_mutation_after_one_that_rolled_back_still_knows_the_caller(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # given: a document whose first mutation fails and rolls its transaction back
+    payload = await register(client)
+    document = """
+    mutation {
+      revokeSession(id: "no-such-session") { __typename }
+      logoutAll { revokedSessions }
+    }
+    """
+    # when
+    body = await execute(client, document, headers=bearer(payload["accessToken"]))
+    # then
+    assert body == {
+        "data": {
+            "revokeSession": {"__typename": "NotFoundError"},
+            "logoutAll": {"revokedSessions": 1},
+        }
+    }
+    assert await session.scalar(select(AuthSession.revoked_at)) is not None

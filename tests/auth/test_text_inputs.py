@@ -7,18 +7,22 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.models import AuthSession, LoginFailure, User
+from gql.auth.models import AuthSession, LoginFailure, Role, User, role_permission
+from gql.db import Database
 from tests.auth.helpers import (
     CHANGE_PASSWORD,
+    CREATE_ROLE,
     LOGIN,
     PASSWORD,
     REFRESH,
     REGISTER,
     REVOKE_SESSION,
+    SET_PERMISSIONS,
     bearer,
     error_code,
     register,
 )
+from tests.factories import signed_in
 from tests.hostile import HOSTILE, LINE_BREAKS, execute_escaped
 
 CHARACTERS = {**HOSTILE, **LINE_BREAKS}
@@ -146,3 +150,76 @@ async def test_refresh_token_with_control_characters_is_unauthenticated(
     # then
     assert error_code(body) == "UNAUTHENTICATED"
     assert await session.scalar(select(AuthSession.revoked_at)) is None
+
+
+async def _staff_permissions(session: AsyncSession) -> list[str]:
+    rows = await session.scalars(
+        select(role_permission.c.permission_name)
+        .join(Role, Role.id == role_permission.c.role_id)
+        .where(Role.name == "staff")
+        .order_by(role_permission.c.permission_name)
+    )
+    names = list(rows)
+    await session.commit()
+    return names
+
+
+@pytest.mark.parametrize("character", HOSTILE.values(), ids=HOSTILE.keys())
+@pytest.mark.parametrize("field", ["name", "description", "permissions"])
+async def test_create_role_refuses_control_characters(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, field: str, character: str
+) -> None:
+    # given
+    admin = await signed_in(client, db, "root@example.com", "admin")
+    role = {"name": "auditor", "description": "Reads the books.", "permissions": ["inventory:read"]}
+    role[field] = [f"inventory:read{character}"] if field == "permissions" else f"au{character}dit"
+    before = await _count(session, Role)
+    # when
+    body = await execute_escaped(client, CREATE_ROLE, {"input": role}, headers=admin)
+    # then
+    result = body["data"]["createRole"]
+    assert (result["__typename"], result["code"], result["field"]) == (
+        "ValidationError",
+        "VALIDATION_ERROR",
+        field,
+    )
+    assert await _count(session, Role) == before
+
+
+@pytest.mark.parametrize("character", LINE_BREAKS.values(), ids=LINE_BREAKS.keys())
+async def test_a_role_description_may_hold_line_breaks(
+    client: httpx.AsyncClient, db: Database, character: str
+) -> None:
+    # given
+    admin = await signed_in(client, db, "root@example.com", "admin")
+    role = {"name": "auditor", "description": f"Reads{character}the books."}
+    # when
+    body = await execute_escaped(client, CREATE_ROLE, {"input": role}, headers=admin)
+    # then
+    assert body["data"]["createRole"]["role"]["description"] == f"Reads{character}the books."
+
+
+@pytest.mark.parametrize("character", HOSTILE.values(), ids=HOSTILE.keys())
+async def test_set_role_permissions_refuses_control_characters(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession, character: str
+) -> None:
+    # given
+    admin = await signed_in(client, db, "root@example.com", "admin")
+    staff_id = await session.scalar(select(Role.id).where(Role.name == "staff"))
+    before = await _staff_permissions(session)
+    permissions = ["inventory:read", f"order:manage{character}"]
+    # when
+    body = await execute_escaped(
+        client,
+        SET_PERMISSIONS,
+        {"input": {"roleId": str(staff_id), "permissions": permissions}},
+        headers=admin,
+    )
+    # then
+    result = body["data"]["setRolePermissions"]
+    assert (result["__typename"], result["code"], result["field"]) == (
+        "ValidationError",
+        "VALIDATION_ERROR",
+        "permissions",
+    )
+    assert await _staff_permissions(session) == before

@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 import httpx
@@ -14,23 +12,9 @@ from gql.db import Database
 from tests.conftest import LiveServer, execute
 from tests.factories import make_product, signed_in
 
-NODE_CLIENTS = Path(__file__).resolve().parent.parent / "node_clients"
 ADJUST = (
     "mutation($id: ID!) { adjustStock(productId: $id, delta: 2, reason: RESTOCK) { __typename } }"
 )
-
-
-@pytest.fixture(scope="session")
-def node_clients() -> Path:
-    """tests/node_clients with its npm packages installed from the lock file."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        pytest.fail("Node and npm are needed for the graphql-ws client test")
-    if not (NODE_CLIENTS / "node_modules" / "graphql-ws").is_dir():
-        subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund"], cwd=NODE_CLIENTS, check=True, timeout=300
-        )
-    return NODE_CLIENTS
 
 
 async def test_the_graphql_ws_client_receives_stock_events(
