@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from typing import Any
 
 from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
@@ -296,6 +297,30 @@ def _session_check(dialect: str) -> Select[User, datetime | None, datetime, str 
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
     )
+
+
+@cache
+def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool, str | None]:
+    """Core columns, no ORM objects: the session's state, whether its user is active, and
+    their permissions joined by commas (bound parameters: session_id, user_id)."""
+    return (
+        select(
+            AuthSession.revoked_at,
+            AuthSession.expires_at,
+            User.is_active,
+            roles.permission_names_of(User.id, dialect),
+        )
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
+    )
+
+
+def granted_by(row: Any, now: datetime) -> frozenset[str] | None:
+    """The permissions of a `session_scope_check` row while its session stands, else None."""
+    revoked_at, expires_at, is_active, names = row[:4]
+    if revoked_at is not None or expires_at <= now or not is_active:
+        return None
+    return frozenset(names.split(",")) if names else frozenset()
 
 
 async def authenticate(session: AsyncSession, tools: AuthTools, access_token: str) -> Viewer:

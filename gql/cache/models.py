@@ -1,7 +1,6 @@
 """The data versions that cached responses are checked against."""
 
-from sqlalchemy import BigInteger, String, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import BigInteger, Select, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gql.db import Base
@@ -20,7 +19,6 @@ class DataVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
-async def catalog_version(session: AsyncSession) -> int:
-    """The catalog's current version (0 before its first change)."""
-    version = await session.scalar(select(DataVersion.version).where(DataVersion.name == CATALOG))
-    return int(version or 0)
+def catalog_version_query() -> Select[int]:
+    """The catalog's current version (no row, read as 0, before its first change)."""
+    return select(DataVersion.version).where(DataVersion.name == CATALOG)
