@@ -192,3 +192,19 @@ async def test_the_cache_can_be_turned_off(
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         answers = [await _post(client, PRODUCTS) for _ in range(2)]
     assert all(a.status_code == 200 and "etag" not in a.headers for a in answers)
+
+
+async def test_a_cached_read_with_the_token_of_an_ended_session_is_refused(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given: a staff answer cached for this token
+    await make_product(session, "A", stock=3)
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    assert "errors" not in await execute(client, WITH_STOCK, headers=staff)
+    # when: the session ends
+    ended = await execute(client, "mutation { logout { __typename } }", headers=staff)
+    assert "errors" not in ended, ended
+    body = await execute(client, WITH_STOCK, headers=staff)
+    # then
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert "data" not in body or body["data"] is None
