@@ -74,6 +74,25 @@ class Context(BaseContext):
         self._permissions: frozenset[str] | None = None
         self._auth_lock = asyncio.Lock()
 
+    @classmethod
+    def scoped(
+        cls,
+        database: Database,
+        settings: Settings,
+        auth: AuthTools,
+        *,
+        viewer: Viewer,
+        permissions: frozenset[str],
+        hub: "StockEventHub | None" = None,
+    ) -> "Context":
+        """A short-lived context acting with given permissions, to render one event for a
+        whole group of subscribers (fresh session and loaders, nothing re-authenticated)."""
+        context = cls(database, settings, auth, hub=hub)
+        context._viewer = viewer
+        context._authenticated = True
+        context._permissions = permissions
+        return context
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The request's session, held exclusively for the duration of the block."""

@@ -26,7 +26,7 @@ from gql.schema import schema
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import BodyLimit, JsonOnlyGraphQL, RequestTelemetry, SecurityHeaders
 from gql.web.ratelimit import RateLimit, RateLimiter
-from gql.web.router import Router, TransportWSHandler
+from gql.web.router import LegacyWSHandler, Router, TransportWSHandler
 
 logger = logging.getLogger("gql")
 
@@ -72,6 +72,7 @@ def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router
         (TransportWSHandler,),
         {"ping_interval": settings.ws_keepalive_seconds},
     )
+    router.graphql_ws_handler_class = LegacyWSHandler
     return router
 
 

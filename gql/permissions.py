@@ -5,8 +5,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    visit,
+)
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -61,6 +71,29 @@ def authenticated() -> list[FieldExtension]:
 def requires(permission: str) -> list[FieldExtension]:
     """Field extensions: callers holding `permission`."""
     return [PermissionExtension(permissions=[HasPermission(permission)], use_directives=False)]
+
+
+def permissions_guarding(schema: GraphQLSchema, document: DocumentNode) -> frozenset[str]:
+    """The permissions that guard the fields a document selects: all that its result can
+    depend on, of whatever the caller holds."""
+    type_info = TypeInfo(schema)
+    found: set[str] = set()
+
+    class Collect(Visitor):
+        def enter_field(self, node: FieldNode, *_: Any) -> None:
+            definition = type_info.get_field_def()
+            extensions = definition.extensions if definition is not None else {}
+            field = extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+            if not isinstance(field, StrawberryField):
+                return
+            for extension in field.extensions:
+                if isinstance(extension, PermissionExtension):
+                    found.update(
+                        p.permission for p in extension.permissions if isinstance(p, HasPermission)
+                    )
+
+    visit(document, TypeInfoVisitor(type_info, Collect()))
+    return frozenset(found)
 
 
 @dataclass(frozen=True)

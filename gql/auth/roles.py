@@ -64,6 +64,34 @@ async def permissions_of_user(session: AsyncSession, user_id: int) -> frozenset[
     return frozenset(rows)
 
 
+async def permissions_of_users(
+    session: AsyncSession, user_ids: Iterable[int]
+) -> dict[int, frozenset[str]]:
+    """Every permission each user holds through their roles (two statements, any number of
+    users: their roles, then what those few roles grant)."""
+    holdings = (
+        await session.execute(
+            select(user_role.c.user_id, user_role.c.role_id).where(
+                user_role.c.user_id.in_(list(user_ids))
+            )
+        )
+    ).all()
+    role_ids = {role_id for _, role_id in holdings}
+    granted: dict[int, set[str]] = {role_id: set() for role_id in role_ids}
+    if role_ids:
+        rows = await session.execute(
+            select(role_permission.c.role_id, role_permission.c.permission_name).where(
+                role_permission.c.role_id.in_(role_ids)
+            )
+        )
+        for role_id, name in rows:
+            granted[role_id].add(name)
+    held: dict[int, set[str]] = {}
+    for user_id, role_id in holdings:
+        held.setdefault(user_id, set()).update(granted[role_id])
+    return {user_id: frozenset(names) for user_id, names in held.items()}
+
+
 async def users_by_ids(session: AsyncSession, user_ids: list[int]) -> dict[int, User]:
     """Users by id, in one statement."""
     rows = await session.scalars(select(User).where(User.id.in_(user_ids)))

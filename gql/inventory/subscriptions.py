@@ -1,19 +1,35 @@
-"""The stockChanged subscription: replay from the ledger, then live, with no gap."""
+"""The stockChanged subscription: replay from the ledger, then live, with no gap.
+
+Over a WebSocket, live events are not executed per subscriber: subscriptions with the same
+document, the same variables (beyond the event filter) and the same permissions form a
+group, each event is executed and serialized once for its group (see gql.fanout), and each
+subscriber's task only writes the shared frame to its socket.
+"""
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Hashable
+from dataclasses import dataclass
 
 import strawberry
 
+from gql.auth.service import Viewer
 from gql.auth.tokens import TokenExpired
-from gql.context import Info
-from gql.errors import BadUserInput, ErrorCode, RequestError, Unauthenticated
+from gql.context import Context, Info
+from gql.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
+from gql.fanout import (
+    LIVE_TARGET,
+    LiveTarget,
+    SharedExecution,
+    operation_document,
+    rendering_variables,
+)
 from gql.ids import parse_id
-from gql.inventory.events import Subscriber
+from gql.inventory.events import Frame, StockEventData, StockEventHub, Subscriber
 from gql.inventory.types import StockEvent
-from gql.permissions import requires
+from gql.permissions import permissions_guarding, requires
 
 WEBSOCKET_SESSION_ENDED = 4403
+REQUIRED = "inventory:read"
 
 
 class SlowConsumer(RequestError):
@@ -48,7 +64,7 @@ class InventorySubscription:
         description="Every committed stock movement of the given products (all when omitted), "
         "in ledger order. With `after` (a movement id, 0 for the beginning) the ledger is "
         "replayed first, then events follow live, with no gap and no duplicate.",
-        extensions=requires("inventory:read"),
+        extensions=requires(REQUIRED),
     )
     async def stock_changed(
         self,
@@ -64,12 +80,20 @@ class InventorySubscription:
             raise RequestError("Live events are not available on this server.")
         products = _product_filter(product_ids)
         cursor = _cursor(after)
+        target = LIVE_TARGET.get()
+        group = scope = None
+        if target is not None:
+            scope = await context.permissions()
+            group = _group(info, target, hub, viewer, scope)
         # Live first (buffered), then the replay, then the buffer: nothing falls in between.
         subscriber = hub.subscribe(
             products,
             maxsize=context.settings.subscription_queue_size,
             session_id=viewer.session_id,
             expires_at=viewer.token_expires_at,
+            user_id=viewer.user.id,
+            group=group,
+            scope=scope if group is not None else None,
         )
         last = subscriber.start_id if cursor is None else cursor
         try:
@@ -78,20 +102,95 @@ class InventorySubscription:
                     last = replayed.id
                     yield StockEvent.of(replayed)
             while True:
-                event = await subscriber.next()
-                if event is None:
+                item = await subscriber.next()
+                if item is None:
                     # Yielded, an exception reaches the client as this event's `errors`.
                     yield _ended(subscriber, last)  # type: ignore[misc]
-                    if subscriber.end_reason != Subscriber.OVERFLOW:
+                    if subscriber.end_reason in (Subscriber.REVOKED, Subscriber.EXPIRED):
                         context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
                     return
-                if event.id <= last:
+                if item.id <= last:
                     continue
-                last = event.id
-                yield StockEvent.of(event)
+                last = item.id
+                if isinstance(item, Frame):
+                    assert target is not None
+                    try:
+                        await target.send(item.text(target.prefix))
+                    except Exception:
+                        return  # the socket is gone; its handler ends the operation
+                else:
+                    yield StockEvent.of(item)
         finally:
             hub.unsubscribe(subscriber)
             await asyncio.sleep(0)
+
+
+@dataclass(frozen=True, eq=False)
+class StockEventGroup:
+    """stockChanged subscriptions whose events render alike: one execution per event."""
+
+    key: tuple[Hashable, ...]
+    needed: frozenset[str]  # the permissions that guard the document's fields
+    execution: SharedExecution
+    context_for: Callable[[frozenset[str]], Callable[[], Context]]
+
+    async def render(self, event: StockEventData) -> str:
+        """The event executed against the group's document, serialized."""
+        return await self.execution.render(StockEvent.of(event))
+
+    def for_scope(self, permissions: frozenset[str]) -> "StockEventGroup | None":
+        """The group of the same subscription for a caller holding `permissions`."""
+        if REQUIRED not in permissions:
+            return None
+        scope = permissions & self.needed
+        if scope == self.key[-1]:
+            return self
+        return StockEventGroup(
+            (*self.key[:-1], scope),
+            self.needed,
+            self.execution.with_context(self.context_for(scope)),
+            self.context_for,
+        )
+
+
+def _group(
+    info: Info, target: LiveTarget, hub: StockEventHub, viewer: Viewer, held: frozenset[str]
+) -> StockEventGroup | None:
+    """The group this subscription belongs to (made on first use); None if unshareable.
+
+    Its key: the document, the variables that shape the result, and of the caller's
+    permissions those that guard the document's fields (all a result can depend on)."""
+    document = operation_document(info)
+    needed = permissions_guarding(info._raw_info.schema, document)
+    scope = held & needed
+    key = (
+        "stockChanged",
+        target.query,
+        target.operation_name,
+        rendering_variables(info, target.variables),
+        scope,
+    )
+    existing = hub.groups.get(key)
+    if existing is not None:
+        return existing.spec  # type: ignore[return-value]
+    context = info.context
+
+    def context_for(permissions: frozenset[str]) -> Callable[[], Context]:
+        # Whatever StockEvent leads to depends on the caller's permissions, never on who
+        # they are: any member's viewer stands for the group.
+        return lambda: Context.scoped(
+            context.database,
+            context.settings,
+            context.auth,
+            viewer=viewer,
+            permissions=permissions,
+            hub=context.hub,
+        )
+
+    execution = SharedExecution.prepare(info, target.variables, context_for(scope))
+    if execution is None:
+        return None
+    return StockEventGroup(key, needed, execution, context_for)
 
 
 def _ended(subscriber: Subscriber, last: int) -> RequestError:
@@ -103,4 +202,6 @@ def _ended(subscriber: Subscriber, last: int) -> RequestError:
         )
     if subscriber.end_reason == Subscriber.EXPIRED:
         return TokenExpired("The access token has expired.", resumeAfter=str(last))
+    if subscriber.end_reason == Subscriber.FORBIDDEN:
+        return Forbidden(f"The `{REQUIRED}` permission was withdrawn.", resumeAfter=str(last))
     return Unauthenticated("The session has ended.", resumeAfter=str(last))

@@ -8,18 +8,22 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from gql.context import Context
 from gql.errors import RequestError
+from gql.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.graphiql import GraphiQLPage
 
 JSON = "application/json"
@@ -57,10 +61,43 @@ def is_request_error(result: ExecutionResult) -> bool:
     )
 
 
+def _socket_sender(context: Context) -> Send:
+    """Writes a ready frame to the context's WebSocket, as the protocol handlers would."""
+    websocket = context.request
+    assert isinstance(websocket, WebSocket)
+
+    async def send(text: str) -> None:
+        try:
+            await websocket.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+    return send
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with server pings, so idle connections and proxies stay alive."""
+    """graphql-transport-ws with server pings, so idle connections and proxies stay alive;
+    each operation may send shared frames straight to the socket (gql.fanout)."""
 
     ping_interval: float = 15.0
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """Run in the operation's own task: the target is seen by its resolvers only."""
+        LIVE_TARGET.set(
+            LiveTarget(
+                prefix=frame_prefix("next", operation.id),
+                send=_socket_sender(self.context),
+                query=operation.query,
+                operation_name=operation.operation_name,
+                variables=operation.variables,
+            )
+        )
+        await super().run_operation(operation)
+
+    async def handle_task_exception(self, error: Exception) -> None:
+        """A client that went away mid-send is no error of ours."""
+        if not isinstance(error, WebSocketDisconnected):
+            await super().handle_task_exception(error)
 
     def on_request_accepted(self) -> None:
         """Start pinging once the socket is accepted."""
@@ -82,6 +119,29 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         with contextlib.suppress(asyncio.CancelledError):
             await self._pinger
         await super().shutdown()
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol; operations may send shared frames (gql.fanout)."""
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        """Run in the operation's own task: the target is seen by its resolvers only."""
+        LIVE_TARGET.set(
+            LiveTarget(
+                prefix=frame_prefix("data", operation_id),
+                send=_socket_sender(self.context),
+                query=query,
+                operation_name=operation_name,
+                variables=variables,
+            )
+        )
+        await super().handle_async_results(operation_id, query, operation_name, variables)
 
 
 class ConnectionLimiter:
