@@ -4,13 +4,16 @@ document prepared once to render each event for every subscriber who sent it.
 A WebSocket protocol handler puts a `LiveTarget` in the context of each operation's task.
 A subscription resolver that finds one can send frames rendered elsewhere straight to the
 socket instead of yielding events for graphql-core to execute one subscriber at a time.
+Where the handler allows it, the resolver even hands its live phase over (`Handoff`) and
+returns, so that the operation's whole execution stack (document, executor, extensions,
+generators) is freed and a live subscriber costs only its queue and one small task.
 """
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 import strawberry
@@ -33,7 +36,19 @@ Send = Callable[[str], Awaitable[None]]
 _CODED = CodedErrors()
 
 
-@dataclass(frozen=True, slots=True)
+class Handoff(Protocol):
+    """The live phase of a subscription, run by the protocol handler after the resolver
+    returned."""
+
+    async def follow(self, target: "LiveTarget") -> dict[str, Any] | None:
+        """Send frames until the subscription ends; the payload of its last `next` message
+        (an error), if any."""
+
+    def release(self) -> None:
+        """Let go of the subscription (called once, however the operation ends)."""
+
+
+@dataclass(slots=True)
 class LiveTarget:
     """Where one WebSocket operation's `next` frames go, and what the client sent."""
 
@@ -42,6 +57,9 @@ class LiveTarget:
     query: str
     operation_name: str | None
     variables: Mapping[str, Any] | None
+    # Whether the handler runs a Handoff that the resolver leaves in `handoff`.
+    can_hand_off: bool = False
+    handoff: Handoff | None = None
 
 
 LIVE_TARGET: ContextVar[LiveTarget | None] = ContextVar("gql_live_target", default=None)
@@ -50,6 +68,13 @@ LIVE_TARGET: ContextVar[LiveTarget | None] = ContextVar("gql_live_target", defau
 def frame_prefix(message_type: str, operation_id: str) -> str:
     """The start of a frame whose payload follows (the frame ends with `}`)."""
     return f'{{"id":{orjson.dumps(operation_id).decode()},"type":"{message_type}","payload":'
+
+
+def error_locations(info: strawberry.Info[Any, Any]) -> list[dict[str, int]] | None:
+    """Where the resolved field is in the document, as an error of it reports it."""
+    located = GraphQLError("", nodes=info._raw_info.field_nodes).formatted
+    locations: list[dict[str, int]] | None = located.get("locations")  # type: ignore[assignment]
+    return locations
 
 
 def operation_document(info: strawberry.Info[Any, Any]) -> DocumentNode:

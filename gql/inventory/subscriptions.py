@@ -9,6 +9,7 @@ subscriber's task only writes the shared frame to its socket.
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 
@@ -20,6 +21,7 @@ from gql.fanout import (
     LIVE_TARGET,
     LiveTarget,
     SharedExecution,
+    error_locations,
     operation_document,
     rendering_variables,
 )
@@ -96,18 +98,25 @@ class InventorySubscription:
             scope=scope if group is not None else None,
         )
         last = subscriber.start_id if cursor is None else cursor
+        handed_off = False
         try:
             if cursor is not None:
                 async for replayed in hub.replay(cursor, products, subscriber.start_id):
                     last = replayed.id
                     yield StockEvent.of(replayed)
+            if target is not None and group is not None and target.can_hand_off:
+                # The handler follows from here; returning frees this execution's stack.
+                target.handoff = LiveStockEvents(
+                    subscriber, last, hub, context, info.path.key, error_locations(info)
+                )
+                handed_off = True
+                return
             while True:
                 item = await subscriber.next()
                 if item is None:
                     # Yielded, an exception reaches the client as this event's `errors`.
                     yield _ended(subscriber, last)  # type: ignore[misc]
-                    if subscriber.end_reason in (Subscriber.REVOKED, Subscriber.EXPIRED):
-                        context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
+                    _close_if_session_ended(subscriber, context)
                     return
                 if item.id <= last:
                     continue
@@ -121,8 +130,61 @@ class InventorySubscription:
                 else:
                     yield StockEvent.of(item)
         finally:
-            hub.unsubscribe(subscriber)
-            await asyncio.sleep(0)
+            if not handed_off:
+                hub.unsubscribe(subscriber)
+                await asyncio.sleep(0)
+
+
+class LiveStockEvents:
+    """A grouped subscription's live phase, once its resolver has returned: writes its
+    group's frames to the socket, and ends as the resolver would have."""
+
+    __slots__ = ("context", "hub", "last", "locations", "response_key", "subscriber")
+
+    def __init__(
+        self,
+        subscriber: Subscriber,
+        last: int,
+        hub: StockEventHub,
+        context: Context,
+        response_key: str | int,
+        locations: list[dict[str, int]] | None,
+    ) -> None:
+        self.subscriber = subscriber
+        self.last = last
+        self.hub = hub
+        self.context = context
+        self.response_key = response_key
+        self.locations = locations
+
+    async def follow(self, target: LiveTarget) -> dict[str, Any] | None:
+        """Frames until the subscription ends; then the error payload it ends with."""
+        subscriber = self.subscriber
+        while True:
+            item = await subscriber.next()
+            if item is None:
+                error = _ended(subscriber, self.last)
+                _close_if_session_ended(subscriber, self.context)
+                formatted: dict[str, Any] = {"message": error.message}
+                if self.locations:
+                    formatted["locations"] = self.locations
+                formatted["path"] = [self.response_key]
+                formatted["extensions"] = error.extensions
+                return {"data": None, "errors": [formatted]}
+            if item.id <= self.last:
+                continue
+            self.last = item.id
+            assert isinstance(item, Frame)  # a grouped subscriber gets frames only
+            await target.send(item.text(target.prefix))
+
+    def release(self) -> None:
+        """Leave the hub."""
+        self.hub.unsubscribe(self.subscriber)
+
+
+def _close_if_session_ended(subscriber: Subscriber, context: Context) -> None:
+    if subscriber.end_reason in (Subscriber.REVOKED, Subscriber.EXPIRED):
+        context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,10 +16,13 @@ from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
+    _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import NextMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
+from strawberry.utils.aio import aclosing
 
 from gql.context import Context
 from gql.errors import RequestError
@@ -82,17 +85,48 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     ping_interval: float = 15.0
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
-        """Run in the operation's own task: the target is seen by its resolvers only."""
-        LIVE_TARGET.set(
-            LiveTarget(
-                prefix=frame_prefix("next", operation.id),
-                send=_socket_sender(self.context),
-                query=operation.query,
-                operation_name=operation.operation_name,
-                variables=operation.variables,
-            )
+        """Strawberry's operation task, which also runs the live phase a resolver hands
+        over (gql.fanout): set in this task, the target is seen by its resolvers only."""
+        target = LiveTarget(
+            prefix=frame_prefix("next", operation.id),
+            send=_socket_sender(self.context),
+            query=operation.query,
+            operation_name=operation.operation_name,
+            variables=operation.variables,
+            can_hand_off=True,
         )
-        await super().run_operation(operation)
+        LIVE_TARGET.set(target)
+        try:
+            await self._run(operation, target)
+        finally:
+            if target.handoff is not None:
+                target.handoff.release()
+
+    async def _run(self, operation: Operation[Context, None], target: LiveTarget) -> None:
+        try:
+            result_source = await self.schema.stream(
+                operation.query,
+                variable_values=operation.variables,
+                context_value=self.context,
+                root_value=self.root_value,
+                operation_name=operation.operation_name,
+            )
+            async with aclosing(result_source):
+                await self._send_result_stream(operation, result_source)
+            if target.handoff is not None:
+                ending = await target.handoff.follow(target)
+                if ending is not None:
+                    message = NextMessage(id=operation.id, type="next", payload=ending)  # type: ignore[typeddict-item]
+                    await operation.send_operation_message(message)
+            await operation.send_operation_message({"id": operation.id, "type": "complete"})
+        except _OperationStreamClosed:
+            return
+        except Exception as error:
+            await self.handle_task_exception(error)
+            with contextlib.suppress(Exception):
+                await operation.send_operation_message({"id": operation.id, "type": "complete"})
+            self.operations.pop(operation.id, None)
+            raise
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A client that went away mid-send is no error of ours."""
