@@ -127,11 +127,15 @@ class Context(BaseContext):
 
     async def viewer(self) -> Viewer | None:
         """The authenticated caller, or None when no token came; a bad token is an error."""
+        if self.long_lived:
+            # Checked afresh for every use by a long-lived connection, and not kept: an open
+            # socket should cost little memory.
+            token = bearer_token(self.authorization)
+            if token is None:
+                return None
+            async with self.session() as session:
+                return await authenticate(session, self.auth, token)
         async with self._auth_lock:
-            if self.long_lived:
-                # Checked afresh for every operation of a long-lived connection.
-                self._authenticated = False
-                self._permissions = None
             if not self._authenticated:
                 token = bearer_token(self.authorization)
                 if token is not None:
@@ -152,6 +156,9 @@ class Context(BaseContext):
         viewer = await self.viewer()
         if viewer is None:
             return frozenset()
+        if self.long_lived:
+            async with self.session() as session:
+                return await permissions_of_user(session, viewer.user.id)
         async with self._auth_lock:
             if self._permissions is None:
                 async with self.session() as session:

@@ -3,12 +3,16 @@ authentication, pings and per-user connection limits."""
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope
+from starlette.types import Send as ASGISend
 from starlette.websockets import WebSocket, WebSocketDisconnect
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
@@ -114,6 +118,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             async with aclosing(result_source):
                 await self._send_result_stream(operation, result_source)
             if target.handoff is not None:
+                # Held for as long as the subscription lives, and needed no more.
+                operation.query = target.query = ""
+                operation.variables = target.variables = None
                 ending = await target.handoff.follow(target)
                 if ending is not None:
                     message = NextMessage(id=operation.id, type="next", payload=ending)  # type: ignore[typeddict-item]
@@ -136,22 +143,34 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     def on_request_accepted(self) -> None:
         """Start pinging once the socket is accepted."""
         super().on_request_accepted()
-        self._pinger = asyncio.create_task(self._ping_forever())
+        self._ping_task: asyncio.Task[None] | None = None
+        self._ping_timer = asyncio.get_running_loop().call_later(self.ping_interval, self._ping)
 
-    async def _ping_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self.ping_interval)
-            if self.connection_acknowledged:
-                try:
-                    await self.send_message({"type": "ping"})
-                except Exception:
-                    return
+    def _ping(self) -> None:
+        # A timer, not a task sleeping under every socket: an idle one should cost little.
+        self._ping_task = asyncio.create_task(self._send_ping())
+
+    async def _send_ping(self) -> None:
+        if self.connection_acknowledged:
+            try:
+                await self.send_message({"type": "ping"})
+            except Exception:
+                return
+        self._ping_timer = asyncio.get_running_loop().call_later(self.ping_interval, self._ping)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        """Then forget the finished init-timeout task (it would stay with the socket)."""
+        await super().handle_connection_init(message)
+        if self.connection_acknowledged:
+            self.connection_init_timeout_task = None
 
     async def shutdown(self) -> None:
         """Stop pinging, then end the operations."""
-        self._pinger.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._pinger
+        self._ping_timer.cancel()
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ping_task
         await super().shutdown()
 
 
@@ -204,16 +223,11 @@ class ConnectionLimiter:
 class Router(GraphQLRouter[Context, None]):
     """The GraphQL endpoint, answering with orjson."""
 
-    def __init__(
-        self,
-        *args: Any,
-        connections_per_user: int,
-        graphiql: GraphiQLPage | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *args: Any, graphiql: GraphiQLPage | None = None, **kwargs: Any) -> None:
         kwargs["graphql_ide"] = "graphiql" if graphiql else None
+        # WebSockets are served by WebSocketEndpoint, ahead of FastAPI's routing.
+        kwargs["subscription_protocols"] = ()
         super().__init__(*args, **kwargs)
-        self.connection_limiter = ConnectionLimiter(connections_per_user)
         self.graphiql = graphiql
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
@@ -223,8 +237,7 @@ class Router(GraphQLRouter[Context, None]):
         return await super().render_graphql_ide(request)
 
     def encode_json(self, data: object) -> str:
-        """orjson is several times faster than the standard library here; text, because
-        WebSocket clients (graphql-ws, GraphiQL) only accept text frames."""
+        """orjson is several times faster than the standard library here."""
         return orjson.dumps(data).decode()
 
     async def process_result(
@@ -268,6 +281,52 @@ class Router(GraphQLRouter[Context, None]):
                 if status == 401:
                     response.headers["www-authenticate"] = "Bearer"
         return response
+
+
+CONTEXT_KEY = "gql.context"
+
+
+class WebSocketEndpoint(GraphQL[Context, None]):
+    """The GraphQL WebSocket endpoint, a bare ASGI app that the application calls before
+    FastAPI: under every open socket FastAPI's routing, dependency and middleware frames
+    would stay suspended (several KB per connection). Authenticates in `connection_init`,
+    limits connections per user, pings (graphql-transport-ws) or keeps alive (graphql-ws)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
+
+    def __init__(
+        self,
+        schema: Any,
+        make_context: Callable[[WebSocket], Context],
+        *,
+        connections_per_user: int,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(schema, graphql_ide=None, allow_queries_via_get=False, **kwargs)
+        self.make_context = make_context
+        self.connection_limiter = ConnectionLimiter(connections_per_user)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
+        """Serve one WebSocket; its context is closed when it ends."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            context = scope.get(CONTEXT_KEY)
+            if isinstance(context, Context):
+                await context.close()
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        """A long-lived context for the connection."""
+        assert isinstance(request, WebSocket)
+        context = self.make_context(request)
+        context.request = request
+        request.scope[CONTEXT_KEY] = context
+        return context
+
+    def encode_json(self, data: object) -> str:
+        """Text frames: WebSocket clients (graphql-ws, GraphiQL) only accept those."""
+        return orjson.dumps(data).decode()
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket from its `connection_init` payload; refuse a bad token."""
