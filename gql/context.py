@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import strawberry
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
     from gql.inventory.events import StockEventHub
 
 LoaderT = TypeVar("LoaderT")
+# The caller of the operation running in this task, as a long-lived connection's context
+# authenticated it: once per operation, not once per field that asks. Protocol handlers
+# clear it when an operation starts (a task inherits its creator's value).
+_operation_caller: ContextVar[tuple["Context", "Viewer | None", frozenset[str] | None] | None] = (
+    ContextVar("gql_operation_caller", default=None)
+)
+
+
+def new_operation() -> None:
+    """Forget the caller of the previous operation in this task's context."""
+    _operation_caller.set(None)
+
+
 # Fire-and-forget tasks are kept here so they are not garbage-collected mid-flight.
 _background: set[asyncio.Task[None]] = set()
 
@@ -128,13 +142,18 @@ class Context(BaseContext):
     async def viewer(self) -> Viewer | None:
         """The authenticated caller, or None when no token came; a bad token is an error."""
         if self.long_lived:
-            # Checked afresh for every use by a long-lived connection, and not kept: an open
-            # socket should cost little memory.
+            # Checked afresh for every operation of a long-lived connection, and kept only
+            # in the operation's task: an open socket should cost little memory.
+            cached = _operation_caller.get()
+            if cached is not None and cached[0] is self:
+                return cached[1]
             token = bearer_token(self.authorization)
-            if token is None:
-                return None
-            async with self.session() as session:
-                return await authenticate(session, self.auth, token)
+            viewer = None
+            if token is not None:
+                async with self.session() as session:
+                    viewer = await authenticate(session, self.auth, token)
+            _operation_caller.set((self, viewer, None))
+            return viewer
         async with self._auth_lock:
             if not self._authenticated:
                 token = bearer_token(self.authorization)
@@ -157,8 +176,13 @@ class Context(BaseContext):
         if viewer is None:
             return frozenset()
         if self.long_lived:
+            cached = _operation_caller.get()
+            if cached is not None and cached[0] is self and cached[2] is not None:
+                return cached[2]
             async with self.session() as session:
-                return await permissions_of_user(session, viewer.user.id)
+                permissions = await permissions_of_user(session, viewer.user.id)
+            _operation_caller.set((self, viewer, permissions))
+            return permissions
         async with self._auth_lock:
             if self._permissions is None:
                 async with self.session() as session:
@@ -170,6 +194,8 @@ class Context(BaseContext):
         self._viewer = None
         self._authenticated = False
         self._permissions = None
+        if self.long_lived:
+            _operation_caller.set(None)
 
     def loader(self, factory: Callable[["Context"], LoaderT]) -> LoaderT:
         """The request's instance of a DataLoader, made by `factory` on first use."""

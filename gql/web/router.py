@@ -11,12 +11,12 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope
 from starlette.types import Send as ASGISend
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
@@ -28,7 +28,7 @@ from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 from strawberry.utils.aio import aclosing
 
-from gql.context import Context
+from gql.context import Context, new_operation
 from gql.errors import RequestError
 from gql.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.graphiql import GraphiQLPage
@@ -91,6 +91,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Strawberry's operation task, which also runs the live phase a resolver hands
         over (gql.fanout): set in this task, the target is seen by its resolvers only."""
+        new_operation()
         target = LiveTarget(
             prefix=frame_prefix("next", operation.id),
             send=_socket_sender(self.context),
@@ -108,19 +109,12 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def _run(self, operation: Operation[Context, None], target: LiveTarget) -> None:
         try:
-            result_source = await self.schema.stream(
-                operation.query,
-                variable_values=operation.variables,
-                context_value=self.context,
-                root_value=self.root_value,
-                operation_name=operation.operation_name,
-            )
-            async with aclosing(result_source):
-                await self._send_result_stream(operation, result_source)
+            await self._stream(operation)
             if target.handoff is not None:
                 # Held for as long as the subscription lives, and needed no more.
                 operation.query = target.query = ""
                 operation.variables = target.variables = None
+                new_operation()
                 ending = await target.handoff.follow(target)
                 if ending is not None:
                     message = NextMessage(id=operation.id, type="next", payload=ending)  # type: ignore[typeddict-item]
@@ -134,6 +128,49 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+
+    async def _stream(self, operation: Operation[Context, None]) -> None:
+        # Its own frame, so that nothing of the execution outlives it into the live phase.
+        result_source = await self.schema.stream(
+            operation.query,
+            variable_values=operation.variables,
+            context_value=self.context,
+            root_value=self.root_value,
+            operation_name=operation.operation_name,
+        )
+        async with aclosing(result_source):
+            await self._send_result_stream(operation, result_source)
+
+    async def handle(self) -> None:
+        """Strawberry's receive loop, keeping no message alive while waiting for the next
+        (an idle socket would hold its last one, the subscription, otherwise)."""
+        self.on_request_accepted()
+        websocket = self._websocket
+        try:
+            try:
+                while websocket.application_state != WebSocketState.DISCONNECTED:
+                    await self._handle_text(await websocket.receive_text())
+            except KeyError:
+                await self.handle_invalid_message("WebSocket message type must be text")
+            except NonJsonMessageReceived:
+                await self.handle_invalid_message("WebSocket message must be valid JSON")
+        except (WebSocketDisconnect, WebSocketDisconnected):
+            pass
+        finally:
+            await self.shutdown()
+
+    @property
+    def _websocket(self) -> WebSocket:
+        websocket = self.context.request
+        assert isinstance(websocket, WebSocket)
+        return websocket
+
+    async def _handle_text(self, text: str) -> None:
+        try:
+            message: Any = self.view.decode_json(text)
+        except ValueError:
+            raise NonJsonMessageReceived from None
+        await self.handle_message(message)
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A client that went away mid-send is no error of ours."""
@@ -185,6 +222,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         variables: dict[str, object] | None,
     ) -> None:
         """Run in the operation's own task: the target is seen by its resolvers only."""
+        new_operation()
         LIVE_TARGET.set(
             LiveTarget(
                 prefix=frame_prefix("data", operation_id),
@@ -339,6 +377,8 @@ class WebSocketEndpoint(GraphQL[Context, None]):
             viewer = await context.viewer()
         except RequestError as error:
             raise ConnectionRejectionError({"message": error.message}) from None
+        # The connection's handler task keeps no caller: each operation authenticates.
+        new_operation()
         if viewer is not None:
             user_id = viewer.user.id
             if not self.connection_limiter.acquire(user_id):
