@@ -69,17 +69,10 @@ def is_request_error(result: ExecutionResult) -> bool:
 
 
 def _socket_sender(context: Context) -> Send:
-    """Writes a ready frame to the context's WebSocket, as the protocol handlers would."""
+    """Writes a ready frame to the context's WebSocket."""
     websocket = context.request
     assert isinstance(websocket, WebSocket)
-
-    async def send(text: str) -> None:
-        try:
-            await websocket.send_text(text)
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
-
-    return send
+    return websocket.send_text
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -102,13 +95,6 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         )
         LIVE_TARGET.set(target)
         try:
-            await self._run(operation, target)
-        finally:
-            if target.handoff is not None:
-                target.handoff.release()
-
-    async def _run(self, operation: Operation[Context, None], target: LiveTarget) -> None:
-        try:
             await self._stream(operation)
             if target.handoff is not None:
                 # Held for as long as the subscription lives, and needed no more.
@@ -128,6 +114,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 await operation.send_operation_message({"id": operation.id, "type": "complete"})
             self.operations.pop(operation.id, None)
             raise
+        finally:
+            if target.handoff is not None:
+                target.handoff.release()
 
     async def _stream(self, operation: Operation[Context, None]) -> None:
         # Its own frame, so that nothing of the execution outlives it into the live phase.
@@ -174,7 +163,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
     async def handle_task_exception(self, error: Exception) -> None:
         """A client that went away mid-send is no error of ours."""
-        if not isinstance(error, WebSocketDisconnected):
+        if not isinstance(error, WebSocketDisconnected | WebSocketDisconnect):
             await super().handle_task_exception(error)
 
     def on_request_accepted(self) -> None:
