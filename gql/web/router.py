@@ -358,6 +358,7 @@ class WebSocketEndpoint(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """Authenticate a WebSocket from its `connection_init` payload; refuse a bad token."""
         params = context.connection_params
+        context.connection_params = None  # read once; the socket need not keep it
         if isinstance(params, dict):
             token = params.get("Authorization") or params.get("authorization")
             if isinstance(token, str):
