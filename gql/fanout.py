@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import orjson
@@ -65,8 +66,10 @@ class LiveTarget:
 LIVE_TARGET: ContextVar[LiveTarget | None] = ContextVar("gql_live_target", default=None)
 
 
+@lru_cache(maxsize=1024)
 def frame_prefix(message_type: str, operation_id: str) -> str:
-    """The start of a frame whose payload follows (the frame ends with `}`)."""
+    """The start of a frame whose payload follows (the frame ends with `}`); one instance
+    for the many subscriptions that use the same operation id."""
     return f'{{"id":{orjson.dumps(operation_id).decode()},"type":"{message_type}","payload":'
 
 

@@ -106,9 +106,7 @@ class InventorySubscription:
                     yield StockEvent.of(replayed)
             if target is not None and group is not None and target.can_hand_off:
                 # The handler follows from here; returning frees this execution's stack.
-                target.handoff = LiveStockEvents(
-                    subscriber, last, hub, context, info.path.key, error_locations(info)
-                )
+                target.handoff = LiveStockEvents(subscriber, last, hub, context, group)
                 handed_off = True
                 return
             while True:
@@ -139,7 +137,7 @@ class LiveStockEvents:
     """A grouped subscription's live phase, once its resolver has returned: writes its
     group's frames to the socket, and ends as the resolver would have."""
 
-    __slots__ = ("context", "hub", "last", "locations", "response_key", "subscriber")
+    __slots__ = ("context", "group", "hub", "last", "subscriber")
 
     def __init__(
         self,
@@ -147,15 +145,13 @@ class LiveStockEvents:
         last: int,
         hub: StockEventHub,
         context: Context,
-        response_key: str | int,
-        locations: list[dict[str, int]] | None,
+        group: "StockEventGroup",
     ) -> None:
         self.subscriber = subscriber
         self.last = last
         self.hub = hub
         self.context = context
-        self.response_key = response_key
-        self.locations = locations
+        self.group = group  # where the field is in the document, for the ending error
 
     async def follow(self, target: LiveTarget) -> dict[str, Any] | None:
         """Frames until the subscription ends; then the error payload it ends with."""
@@ -166,9 +162,9 @@ class LiveStockEvents:
                 error = _ended(subscriber, self.last)
                 _close_if_session_ended(subscriber, self.context)
                 formatted: dict[str, Any] = {"message": error.message}
-                if self.locations:
-                    formatted["locations"] = self.locations
-                formatted["path"] = [self.response_key]
+                if self.group.locations:
+                    formatted["locations"] = self.group.locations
+                formatted["path"] = [self.group.response_key]
                 formatted["extensions"] = error.extensions
                 return {"data": None, "errors": [formatted]}
             if item.id <= self.last:
@@ -195,6 +191,9 @@ class StockEventGroup:
     needed: frozenset[str]  # the permissions that guard the document's fields
     execution: SharedExecution
     context_for: Callable[[frozenset[str]], Callable[[], Context]]
+    # Where the field is in the document, as an error of it reports it.
+    response_key: str | int
+    locations: list[dict[str, int]] | None
 
     async def render(self, event: StockEventData) -> str:
         """The event executed against the group's document, serialized."""
@@ -212,6 +211,8 @@ class StockEventGroup:
             self.needed,
             self.execution.with_context(self.context_for(scope)),
             self.context_for,
+            self.response_key,
+            self.locations,
         )
 
 
@@ -252,7 +253,9 @@ def _group(
     execution = SharedExecution.prepare(info, target.variables, context_for(scope))
     if execution is None:
         return None
-    return StockEventGroup(key, needed, execution, context_for)
+    return StockEventGroup(
+        key, needed, execution, context_for, info.path.key, error_locations(info)
+    )
 
 
 def _ended(subscriber: Subscriber, last: int) -> RequestError:
