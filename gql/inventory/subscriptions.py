@@ -32,6 +32,8 @@ from gql.permissions import permissions_guarding, requires
 
 WEBSOCKET_SESSION_ENDED = 4403
 REQUIRED = "inventory:read"
+# The permissions guarding each document's fields, by document text (bounded).
+_NEEDED: dict[str, frozenset[str]] = {}
 
 
 class SlowConsumer(RequestError):
@@ -223,8 +225,13 @@ def _group(
 
     Its key: the document, the variables that shape the result, and of the caller's
     permissions those that guard the document's fields (all a result can depend on)."""
-    document = operation_document(info)
-    needed = permissions_guarding(info._raw_info.schema, document)
+    needed = _NEEDED.get(target.query)
+    if needed is None:
+        if len(_NEEDED) >= 256:
+            _NEEDED.clear()
+        needed = _NEEDED[target.query] = permissions_guarding(
+            info._raw_info.schema, operation_document(info)
+        )
     scope = held & needed
     key = (
         "stockChanged",
