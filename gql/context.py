@@ -148,11 +148,14 @@ class Context(BaseContext):
             if cached is not None and cached[0] is self:
                 return cached[1]
             token = bearer_token(self.authorization)
-            viewer = None
+            viewer = permissions = None
             if token is not None:
+                # Both in one session: an operation that asks who it is nearly always asks
+                # what they may do next.
                 async with self.session() as session:
                     viewer = await authenticate(session, self.auth, token)
-            _operation_caller.set((self, viewer, None))
+                    permissions = await permissions_of_user(session, viewer.user.id)
+            _operation_caller.set((self, viewer, permissions))
             return viewer
         async with self._auth_lock:
             if not self._authenticated:
