@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import strawberry
@@ -22,6 +23,19 @@ if TYPE_CHECKING:
     from gql.inventory.events import StockEventHub
 
 LoaderT = TypeVar("LoaderT")
+# The caller of the operation running in this task, as a long-lived connection's context
+# authenticated it: once per operation, not once per field that asks. Protocol handlers
+# clear it when an operation starts (a task inherits its creator's value).
+_operation_caller: ContextVar[tuple["Context", "Viewer | None", frozenset[str] | None] | None] = (
+    ContextVar("gql_operation_caller", default=None)
+)
+
+
+def new_operation() -> None:
+    """Forget the caller of the previous operation in this task's context."""
+    _operation_caller.set(None)
+
+
 # Fire-and-forget tasks are kept here so they are not garbage-collected mid-flight.
 _background: set[asyncio.Task[None]] = set()
 
@@ -76,6 +90,25 @@ class Context(BaseContext):
         self._permissions: frozenset[str] | None = None
         self._auth_lock = asyncio.Lock()
 
+    @classmethod
+    def scoped(
+        cls,
+        database: Database,
+        settings: Settings,
+        auth: AuthTools,
+        *,
+        viewer: Viewer,
+        permissions: frozenset[str],
+        hub: "StockEventHub | None" = None,
+    ) -> "Context":
+        """A short-lived context acting with given permissions, to render one event for a
+        whole group of subscribers (fresh session and loaders, nothing re-authenticated)."""
+        context = cls(database, settings, auth, hub=hub)
+        context._viewer = viewer
+        context._authenticated = True
+        context._permissions = permissions
+        return context
+
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The request's session, held exclusively for the duration of the block."""
@@ -110,11 +143,23 @@ class Context(BaseContext):
 
     async def viewer(self) -> Viewer | None:
         """The authenticated caller, or None when no token came; a bad token is an error."""
+        if self.long_lived:
+            # Checked afresh for every operation of a long-lived connection, and kept only
+            # in the operation's task: an open socket should cost little memory.
+            cached = _operation_caller.get()
+            if cached is not None and cached[0] is self:
+                return cached[1]
+            token = bearer_token(self.authorization)
+            viewer = permissions = None
+            if token is not None:
+                # The session check reads the permissions too: an operation that asks who
+                # it is nearly always asks what they may do next.
+                async with self.session() as session:
+                    viewer = await authenticate(session, self.auth, token)
+                permissions = viewer.permissions
+            _operation_caller.set((self, viewer, permissions))
+            return viewer
         async with self._auth_lock:
-            if self.long_lived:
-                # Checked afresh for every operation of a long-lived connection.
-                self._authenticated = False
-                self._permissions = None
             if not self._authenticated:
                 token = bearer_token(self.authorization)
                 if token is not None:
@@ -141,6 +186,14 @@ class Context(BaseContext):
         viewer = await self.viewer()
         if viewer is None:
             return frozenset()
+        if self.long_lived:
+            cached = _operation_caller.get()
+            if cached is not None and cached[0] is self and cached[2] is not None:
+                return cached[2]
+            async with self.session() as session:
+                permissions = await permissions_of_user(session, viewer.user.id)
+            _operation_caller.set((self, viewer, permissions))
+            return permissions
         async with self._auth_lock:
             if self._permissions is None:
                 async with self.session() as session:
@@ -149,6 +202,13 @@ class Context(BaseContext):
 
     def known_access(self) -> tuple[Viewer | None, frozenset[str]] | None:
         """The caller and their permissions when already read, else None (no I/O)."""
+        if self.long_lived:
+            cached = _operation_caller.get()
+            if cached is None or cached[0] is not self:
+                return None
+            if cached[1] is None:
+                return None, frozenset()
+            return (cached[1], cached[2]) if cached[2] is not None else None
         if not self._authenticated:
             return None
         if self._viewer is None:
@@ -162,6 +222,8 @@ class Context(BaseContext):
         self._viewer = None
         self._authenticated = False
         self._permissions = None
+        if self.long_lived:
+            _operation_caller.set(None)
 
     def loader(self, factory: Callable[["Context"], LoaderT]) -> LoaderT:
         """The request's instance of a DataLoader, made by `factory` on first use."""

@@ -112,6 +112,10 @@ class CodedErrors(MaskErrors):
             extensions={"code": str(code)},
         )
 
+    def process(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        """The errors as a client may see them (for results made outside an operation)."""
+        return self._process_errors(errors)
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = super()._process_errors(errors)
         for error in processed:

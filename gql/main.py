@@ -10,7 +10,8 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gql.auth.http import router as auth_router
@@ -18,7 +19,7 @@ from gql.auth.service import AuthTools
 from gql.background import cancel_and_wait
 from gql.cache.responses import CachedReads
 from gql.config import Settings, get_settings
-from gql.context import context_getter
+from gql.context import Context, client_of, context_getter
 from gql.db import Database
 from gql.gc_tuning import tune_for_serving
 from gql.housekeeping import purge_forever
@@ -26,10 +27,16 @@ from gql.inventory.events import StockEventHub
 from gql.observability import Metrics, tag_log_records_with_request_id
 from gql.schema import schema
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
-from gql.web.middleware import BodyLimit, JsonOnlyGraphQL, RequestTelemetry, SecurityHeaders
+from gql.web.middleware import (
+    GRAPHQL_PATH,
+    BodyLimit,
+    JsonOnlyGraphQL,
+    RequestTelemetry,
+    SecurityHeaders,
+)
 from gql.web.persisted import PersistedQueries
 from gql.web.ratelimit import RateLimit, RateLimiter
-from gql.web.router import Router, TransportWSHandler
+from gql.web.router import Router, TransportWSHandler, WebSocketEndpoint
 
 logger = logging.getLogger("gql")
 
@@ -52,14 +59,49 @@ def page_policies(graphiql: GraphiQLPage | None) -> Callable[[Scope], str | None
     return policy
 
 
+class App(FastAPI):
+    """FastAPI, with the GraphQL WebSocket endpoint served before its routing."""
+
+    websocket_endpoint: ASGIApp | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """WebSockets of /graphql go straight to their endpoint; the rest to FastAPI."""
+        endpoint = self.websocket_endpoint
+        if endpoint is not None and scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
+            await endpoint(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router:
-    router = Router(
+    return Router(
         schema,
         # A FastAPI dependency with `yield` (it closes the session); Strawberry's annotation
         # does not list generators.
         context_getter=cast(Any, context_getter),
         graphiql=graphiql,
         allow_queries_via_get=not settings.is_production,
+    )
+
+
+def _websocket_endpoint(app: FastAPI, settings: Settings) -> WebSocketEndpoint:
+    def make_context(websocket: WebSocket) -> Context:
+        # From the app's state when the socket opens, as for an HTTP request's context.
+        state = app.state
+        return Context(
+            state.database,
+            state.settings,
+            state.auth,
+            authorization=websocket.headers.get("authorization"),
+            client=client_of(websocket),
+            hub=state.hub,
+            long_lived=True,
+        )
+
+    endpoint = WebSocketEndpoint(
+        schema,
+        make_context,
+        connections_per_user=settings.connections_per_user,
         subscription_protocols=(
             (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
             if settings.graphql_ws_legacy
@@ -68,14 +110,13 @@ def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router
         keep_alive=True,  # the legacy protocol's "ka" messages
         keep_alive_interval=settings.ws_keepalive_seconds,
         max_subscriptions_per_connection=settings.subscriptions_per_connection,
-        connections_per_user=settings.connections_per_user,
     )
-    router.graphql_transport_ws_handler_class = type(
-        "ConfiguredTransportWSHandler",
-        (TransportWSHandler,),
-        {"ping_interval": settings.ws_keepalive_seconds},
-    )
-    return router
+
+    class ConfiguredTransportWSHandler(TransportWSHandler):
+        ping_interval = settings.ws_keepalive_seconds
+
+    endpoint.graphql_transport_ws_handler_class = ConfiguredTransportWSHandler
+    return endpoint
 
 
 def _with_middleware(
@@ -152,7 +193,7 @@ def create_app(
             await db.dispose()
 
     docs = not settings.is_production
-    app = FastAPI(
+    app = App(
         title="gql",
         version="0.1.0",
         lifespan=lifespan,
@@ -173,6 +214,9 @@ def create_app(
         app.mount(ASSETS_PATH, assets, name="graphiql")
     cache = {"database": db, "auth": tools, "settings": settings}
     _with_middleware(app, settings, metrics, limiter, graphiql, cache)
+    # Request ids for the sockets' log lines, as for every request.
+    endpoint = _websocket_endpoint(app, settings)
+    app.websocket_endpoint = RequestTelemetry(endpoint, metrics)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

@@ -5,8 +5,18 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    TypeInfo,
+    TypeInfoVisitor,
+    Visitor,
+    visit,
+)
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
@@ -126,6 +136,37 @@ def authenticated() -> list[FieldExtension]:
 def requires(permission: str) -> list[FieldExtension]:
     """Field extensions: callers holding `permission`."""
     return [Guard(HasPermission(permission))]
+
+
+class _GuardCollector(Visitor):
+    """Collects the permissions named by the guards of the fields it visits."""
+
+    def __init__(self, type_info: TypeInfo) -> None:
+        super().__init__()
+        self.type_info = type_info
+        self.found: set[str] = set()
+
+    def enter_field(self, node: FieldNode, *_: Any) -> None:
+        """Note the guards of this field."""
+        definition = self.type_info.get_field_def()
+        extensions = definition.extensions if definition is not None else {}
+        field = extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        if not isinstance(field, StrawberryField):
+            return
+        for extension in field.extensions:
+            if isinstance(extension, PermissionExtension):
+                self.found.update(
+                    p.permission for p in extension.permissions if isinstance(p, HasPermission)
+                )
+
+
+def permissions_guarding(schema: GraphQLSchema, document: DocumentNode) -> frozenset[str]:
+    """The permissions that guard the fields a document selects: all that its result can
+    depend on, of whatever the caller holds."""
+    type_info = TypeInfo(schema)
+    collector = _GuardCollector(type_info)
+    visit(document, TypeInfoVisitor(type_info, collector))
+    return frozenset(collector.found)
 
 
 @dataclass(frozen=True)

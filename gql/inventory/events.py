@@ -3,23 +3,26 @@
 Writers only announce that the ledger grew: on PostgreSQL with NOTIFY inside the
 transaction (delivered to every process at commit, never on rollback), on SQLite through
 an after-commit signal in the process. Each process runs one tailer that reads the new
-ledger rows once and offers them to its subscribers' bounded queues.
+ledger rows once. Subscribers are grouped by what their events render to (document,
+variables, permissions): each event is rendered once per group that wants it, and the
+same serialized frame goes to every member's bounded queue.
 """
 
 import asyncio
 import contextlib
 import logging
-from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeAlias
 
 import asyncpg
-from sqlalchemy import exists, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.models import AuthSession, User, role_permission, user_role
+from gql.auth import roles
+from gql.auth.models import AuthSession, User
 from gql.catalog.models import Product
 from gql.db import Database, new_session, signal_after_commit, utcnow
 from gql.inventory.models import StockMovement
@@ -27,8 +30,6 @@ from gql.inventory.models import StockMovement
 logger = logging.getLogger("gql.events")
 
 CHANNEL = "gql_stock"
-# What a subscriber must keep holding; checked with its session, not once at the start.
-READ_PERMISSION = "inventory:read"
 LEDGER_SIGNAL = "ledger"
 BATCH = 500
 
@@ -68,13 +69,75 @@ async def events_after(
     return [StockEventData(movement, product) for movement, product in rows]
 
 
+class Frame:
+    """One event rendered once for a whole group: the serialized payload, and the
+    envelopes built around it (one per distinct envelope, shared by its subscribers)."""
+
+    __slots__ = ("_texts", "id", "payload")
+
+    def __init__(self, event_id: int, payload: str) -> None:
+        self.id = event_id
+        self.payload = payload
+        self._texts: dict[str, str] = {}
+
+    def text(self, prefix: str) -> str:
+        """`prefix + payload + "}"`, built once per prefix."""
+        text = self._texts.get(prefix)
+        if text is None:
+            text = self._texts[prefix] = f"{prefix}{self.payload}}}"
+        return text
+
+
+class GroupSpec(Protocol):
+    """What makes subscribers share the rendering of an event, and how to render it."""
+
+    @property
+    def key(self) -> Hashable:
+        """Equal for subscriptions whose events render identically."""
+
+    async def render(self, event: StockEventData) -> str:
+        """The event's serialized payload; never raises."""
+
+    def for_scope(self, permissions: frozenset[str]) -> "GroupSpec | None":
+        """The group of the same subscription for a caller holding `permissions` (this one
+        when they make no difference); None when they no longer allow it."""
+
+
+class Group:
+    """Subscribers whose events render to the same payload."""
+
+    __slots__ = ("members", "spec")
+
+    def __init__(self, spec: GroupSpec) -> None:
+        self.spec = spec
+        self.members: set[Subscriber] = set()
+
+
+Item: TypeAlias = StockEventData | Frame
+
+
 class Subscriber:
-    """One subscription's bounded queue of events, and why it ended, if it did."""
+    """One subscription's bounded queue of events (or of its group's rendered frames),
+    and why it ended, if it did."""
 
     OVERFLOW = "overflow"
     REVOKED = "revoked"
     EXPIRED = "expired"
     FORBIDDEN = "forbidden"
+
+    __slots__ = (
+        "_items",
+        "_waiter",
+        "end_reason",
+        "expires_at",
+        "group",
+        "maxsize",
+        "product_ids",
+        "scope",
+        "session_id",
+        "start_id",
+        "user_id",
+    )
 
     def __init__(
         self,
@@ -84,44 +147,68 @@ class Subscriber:
         start_id: int,
         session_id: str | None,
         expires_at: datetime | None,
+        user_id: int | None = None,
+        scope: frozenset[str] | None = None,
     ) -> None:
         self.product_ids = product_ids
         self.maxsize = maxsize
         self.start_id = start_id
         self.session_id = session_id
         self.expires_at = expires_at
+        self.user_id = user_id
+        self.scope = scope
+        self.group: Group | None = None
         self.end_reason: str | None = None
-        self._items: deque[StockEventData] = deque()
-        self._ready = asyncio.Event()
+        # A list and a future made only while waiting: lighter than a deque and an Event,
+        # for thousands of mostly idle subscribers.
+        self._items: list[Item] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def wants(self, event: StockEventData) -> bool:
+        """Whether the event passes this subscription's product filter (and it still runs)."""
+        return self.end_reason is None and (
+            self.product_ids is None or event.movement.product_id in self.product_ids
+        )
 
     def offer(self, event: StockEventData) -> None:
-        """Queue an event without ever waiting; a full queue ends the subscription."""
+        """Queue an event it wants without ever waiting."""
+        if self.wants(event):
+            self.push(event)
+
+    def push(self, item: Item) -> None:
+        """Queue an item without ever waiting; a full queue ends the subscription."""
         if self.end_reason is not None:
-            return
-        if self.product_ids is not None and event.movement.product_id not in self.product_ids:
             return
         if len(self._items) >= self.maxsize:
             self.end(self.OVERFLOW)
             return
-        self._items.append(event)
-        self._ready.set()
+        self._items.append(item)
+        self._wake()
 
     def end(self, reason: str) -> None:
         """Stop the subscription at its next read; its queued events are dropped."""
         if self.end_reason is None:
             self.end_reason = reason
             self._items.clear()
-            self._ready.set()
+            self._wake()
 
-    async def next(self) -> StockEventData | None:
-        """The next event, or None once the subscription has ended."""
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def next(self) -> Item | None:
+        """The next event or frame, or None once the subscription has ended."""
         while True:
             if self.end_reason is not None:
                 return None
             if self._items:
-                return self._items.popleft()
-            self._ready.clear()
-            await self._ready.wait()
+                return self._items.pop(0)
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
 
     @property
     def queued(self) -> int:
@@ -144,16 +231,25 @@ class StockEventHub:
         self.auth_check_seconds = auth_check_seconds
         self.last_id = 0
         self.subscribers: set[Subscriber] = set()
+        self.groups: dict[Hashable, Group] = {}
+        # One instance of each distinct permission set, however many subscribers hold it.
+        self._scopes: dict[frozenset[str], frozenset[str]] = {}
+        # Subscribers outside any group get the events themselves, and render them alone.
+        self._ungrouped: set[Subscriber] = set()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
 
     # --- lifecycle ---------------------------------------------------------------------
 
+    async def ledger_end(self) -> int:
+        """The id of the last committed movement (0 for an empty ledger)."""
+        async with new_session(self.database, write=False) as session:
+            return int(await session.scalar(select(func.max(StockMovement.id))) or 0)
+
     async def start(self) -> None:
         """Begin at the current end of the ledger and follow it."""
-        async with new_session(self.database, write=False) as session:
-            self.last_id = int(await session.scalar(select(func.max(StockMovement.id))) or 0)
+        self.last_id = await self.ledger_end()
         self.database.on_commit(LEDGER_SIGNAL, self.wake)
         self._tasks = [
             asyncio.create_task(self._tail(), name="stock-events-tail"),
@@ -187,21 +283,49 @@ class StockEventHub:
         maxsize: int,
         session_id: str | None = None,
         expires_at: datetime | None = None,
+        user_id: int | None = None,
+        group: GroupSpec | None = None,
+        scope: frozenset[str] | None = None,
     ) -> Subscriber:
-        """A live subscription from the current end of the ledger on."""
+        """A live subscription from the current end of the ledger on; with a group spec,
+        it receives its group's rendered frames instead of the events."""
         subscriber = Subscriber(
             product_ids,
             maxsize=maxsize,
             start_id=self.last_id,
             session_id=session_id,
             expires_at=expires_at,
+            user_id=user_id,
+            scope=self._scopes.setdefault(scope, scope) if scope is not None else None,
         )
         self.subscribers.add(subscriber)
+        if group is None:
+            self._ungrouped.add(subscriber)
+        else:
+            self._join(subscriber, group)
         return subscriber
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         """Forget a subscriber."""
         self.subscribers.discard(subscriber)
+        self._ungrouped.discard(subscriber)
+        self._leave(subscriber)
+
+    def _join(self, subscriber: Subscriber, spec: GroupSpec) -> None:
+        group = self.groups.get(spec.key)
+        if group is None:
+            group = self.groups[spec.key] = Group(spec)
+        group.members.add(subscriber)
+        subscriber.group = group
+
+    def _leave(self, subscriber: Subscriber) -> None:
+        group = subscriber.group
+        if group is None:
+            return
+        subscriber.group = None
+        group.members.discard(subscriber)
+        if not group.members and self.groups.get(group.spec.key) is group:
+            del self.groups[group.spec.key]
 
     async def replay(
         self, after_id: int, product_ids: frozenset[int] | None, until_id: int
@@ -238,14 +362,36 @@ class StockEventHub:
             async with new_session(self.database, write=False) as session:
                 page = await events_after(session, self.last_id, None)
             for event in page:
-                for subscriber in list(self.subscribers):
-                    subscriber.offer(event)
-                    if subscriber.end_reason is not None:
-                        # Its reader may be stuck on a full socket: let go of it now.
-                        self.subscribers.discard(subscriber)
-                self.last_id = event.id
+                await self.publish(event)
             if len(page) < BATCH:
                 return
+
+    async def publish(self, event: StockEventData) -> None:
+        """Hand one event to every subscriber that wants it: rendered once per group."""
+        # Moved first: a subscription that starts while this event renders begins after it
+        # (its replay, if any, reads it from the ledger).
+        self.last_id = event.id
+        for subscriber in list(self._ungrouped):
+            subscriber.offer(event)
+            self._let_go_if_ended(subscriber)
+        work = []
+        for group in list(self.groups.values()):
+            targets = [s for s in group.members if s.wants(event)]
+            if targets:
+                work.append((group, targets))
+        if not work:
+            return
+        payloads = await asyncio.gather(*(group.spec.render(event) for group, _ in work))
+        for (_, targets), payload in zip(work, payloads, strict=True):
+            frame = Frame(event.id, payload)
+            for subscriber in targets:
+                subscriber.push(frame)
+                self._let_go_if_ended(subscriber)
+
+    def _let_go_if_ended(self, subscriber: Subscriber) -> None:
+        if subscriber.end_reason is not None:
+            # Its reader may be stuck on a full socket: let go of it now.
+            self.unsubscribe(subscriber)
 
     async def _listen(self) -> None:
         """LISTEN on PostgreSQL; after a lost connection, reconnect and catch up."""
@@ -278,7 +424,7 @@ class StockEventHub:
             delay = min(delay * 2, 10)
 
     async def _watch_sessions(self) -> None:
-        """End subscriptions whose session ended, token expired or permission was withdrawn."""
+        """End subscriptions whose login session was revoked or whose token expired."""
         while True:
             await asyncio.sleep(self.auth_check_seconds)
             try:
@@ -295,28 +441,45 @@ class StockEventHub:
         session_ids = {s.session_id for s in watched if s.end_reason is None}
         if not session_ids:
             return
-        may_read = exists().where(
-            user_role.c.user_id == AuthSession.user_id,
-            role_permission.c.role_id == user_role.c.role_id,
-            role_permission.c.permission_name == READ_PERMISSION,
-        )
-        # One statement for every subscriber of the process, however many there are.
+        scoped = [s for s in watched if s.scope is not None and s.user_id is not None]
+        permissions = roles.permission_names_of(User.id, self.database.engine.dialect.name)
         async with new_session(self.database, write=False) as session:
-            rows = await session.execute(
-                select(AuthSession.id, may_read)
-                .join(User, User.id == AuthSession.user_id)
-                .where(
-                    AuthSession.id.in_(session_ids),
-                    AuthSession.revoked_at.is_(None),
-                    AuthSession.expires_at > now,
-                    User.is_active.is_(True),
+            # One statement for every subscriber: the sessions that stand, and what each
+            # of their users may do now.
+            rows = (
+                await session.execute(
+                    select(AuthSession.id, AuthSession.user_id, permissions)
+                    .join(User, User.id == AuthSession.user_id)
+                    .where(
+                        AuthSession.id.in_(session_ids),
+                        AuthSession.revoked_at.is_(None),
+                        AuthSession.expires_at > now,
+                        User.is_active.is_(True),
+                    )
                 )
-            )
-            allowed: dict[str, bool] = {session_id: ok for session_id, ok in rows}
+            ).all()
+        live = {session_id for session_id, _, _ in rows}
+        held = {
+            user_id: frozenset(names.split(",")) if names else frozenset()
+            for _, user_id, names in rows
+        }
         for subscriber in watched:
-            if subscriber.session_id is None:
-                continue
-            if subscriber.session_id not in allowed:
+            if subscriber.session_id is not None and subscriber.session_id not in live:
                 subscriber.end(Subscriber.REVOKED)
-            elif not allowed[subscriber.session_id]:
-                subscriber.end(Subscriber.FORBIDDEN)
+        for subscriber in scoped:
+            assert subscriber.user_id is not None
+            self._rescope(subscriber, held.get(subscriber.user_id, frozenset()))
+
+    def _rescope(self, subscriber: Subscriber, permissions: frozenset[str]) -> None:
+        """Follow a change of the subscriber's permissions: another group, or the end."""
+        if subscriber.end_reason is not None or permissions == subscriber.scope:
+            return
+        subscriber.scope = self._scopes.setdefault(permissions, permissions)
+        group = subscriber.group
+        spec = group.spec.for_scope(permissions) if group is not None else None
+        if spec is None:
+            subscriber.end(Subscriber.FORBIDDEN)
+            return
+        if group is not None and spec.key != group.spec.key:
+            self._leave(subscriber)
+            self._join(subscriber, spec)

@@ -1,21 +1,39 @@
-"""The stockChanged subscription: replay from the ledger, then live, with no gap."""
+"""The stockChanged subscription: replay from the ledger, then live, with no gap.
+
+Over a WebSocket, live events are not executed per subscriber: subscriptions with the same
+document, the same variables (beyond the event filter) and the same permissions form a
+group, each event is executed and serialized once for its group (see gql.fanout), and each
+subscriber's task only writes the shared frame to its socket.
+"""
 
 import asyncio
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 
+from gql.auth.service import Viewer
 from gql.auth.tokens import TokenExpired
-from gql.context import Info
+from gql.context import Context, Info
 from gql.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
+from gql.fanout import (
+    LIVE_TARGET,
+    LiveTarget,
+    SharedExecution,
+    error_locations,
+    operation_document,
+    rendering_variables,
+)
 from gql.ids import parse_id
-from gql.inventory.events import READ_PERMISSION, Subscriber
+from gql.inventory.events import Frame, StockEventData, StockEventHub, Subscriber
 from gql.inventory.types import StockEvent
-from gql.permissions import requires
+from gql.permissions import permissions_guarding, requires
 
 WEBSOCKET_SESSION_ENDED = 4403
-# These end the whole connection; a lost permission or a slow read ends one subscription.
-SESSION_ENDED = frozenset({Subscriber.REVOKED, Subscriber.EXPIRED})
+REQUIRED = "inventory:read"
+# The permissions guarding each document's fields, by document text (bounded).
+_NEEDED: dict[str, frozenset[str]] = {}
 
 
 class SlowConsumer(RequestError):
@@ -50,7 +68,7 @@ class InventorySubscription:
         description="Every committed stock movement of the given products (all when omitted), "
         "in ledger order. With `after` (a movement id, 0 for the beginning) the ledger is "
         "replayed first, then events follow live, with no gap and no duplicate.",
-        extensions=requires(READ_PERMISSION),
+        extensions=requires(REQUIRED),
     )
     async def stock_changed(
         self,
@@ -58,7 +76,7 @@ class InventorySubscription:
         product_ids: list[strawberry.ID] | None = None,
         after: strawberry.ID | None = None,
     ) -> AsyncGenerator[StockEvent, None]:
-        """Ends with an error on session end, a withdrawn permission or a too slow reader."""
+        """Ends with an error when the caller's session ends or when it reads too slowly."""
         context = info.context
         viewer = await context.require_viewer()
         hub = context.hub
@@ -66,34 +84,188 @@ class InventorySubscription:
             raise RequestError("Live events are not available on this server.")
         products = _product_filter(product_ids)
         cursor = _cursor(after)
+        target = LIVE_TARGET.get()
+        group = scope = None
+        if target is not None:
+            scope = await context.permissions()
+            group = _group(info, target, hub, viewer, scope)
         # Live first (buffered), then the replay, then the buffer: nothing falls in between.
         subscriber = hub.subscribe(
             products,
             maxsize=context.settings.subscription_queue_size,
             session_id=viewer.session_id,
             expires_at=viewer.token_expires_at,
+            user_id=viewer.user.id,
+            group=group,
+            scope=scope if group is not None else None,
         )
-        last = subscriber.start_id if cursor is None else cursor
+        handed_off = False
         try:
+            # The hub may not have read the newest commits yet: they happened before this
+            # subscription, so they are not live events for it (the replay covers them).
+            subscriber.start_id = max(subscriber.start_id, await hub.ledger_end())
+            last = subscriber.start_id if cursor is None else cursor
             if cursor is not None:
                 async for replayed in hub.replay(cursor, products, subscriber.start_id):
                     last = replayed.id
                     yield StockEvent.of(replayed)
+            if target is not None and group is not None and target.can_hand_off:
+                # The handler follows from here; returning frees this execution's stack.
+                target.handoff = LiveStockEvents(subscriber, last, hub, context, group)
+                handed_off = True
+                return
             while True:
-                event = await subscriber.next()
-                if event is None:
+                item = await subscriber.next()
+                if item is None:
                     # Yielded, an exception reaches the client as this event's `errors`.
                     yield _ended(subscriber, last)  # type: ignore[misc]
-                    if subscriber.end_reason in SESSION_ENDED:
-                        context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
+                    _close_if_session_ended(subscriber, context)
                     return
-                if event.id <= last:
+                if item.id <= last:
                     continue
-                last = event.id
-                yield StockEvent.of(event)
+                last = item.id
+                if isinstance(item, Frame):
+                    assert target is not None
+                    try:
+                        await target.send(item.text(target.prefix))
+                    except Exception:
+                        return  # the socket is gone; its handler ends the operation
+                else:
+                    yield StockEvent.of(item)
         finally:
-            hub.unsubscribe(subscriber)
-            await asyncio.sleep(0)
+            if not handed_off:
+                hub.unsubscribe(subscriber)
+                await asyncio.sleep(0)
+
+
+class LiveStockEvents:
+    """A grouped subscription's live phase, once its resolver has returned: writes its
+    group's frames to the socket, and ends as the resolver would have."""
+
+    __slots__ = ("context", "group", "hub", "last", "subscriber")
+
+    def __init__(
+        self,
+        subscriber: Subscriber,
+        last: int,
+        hub: StockEventHub,
+        context: Context,
+        group: "StockEventGroup",
+    ) -> None:
+        self.subscriber = subscriber
+        self.last = last
+        self.hub = hub
+        self.context = context
+        self.group = group  # where the field is in the document, for the ending error
+
+    async def follow(self, target: LiveTarget) -> dict[str, Any] | None:
+        """Frames until the subscription ends; then the error payload it ends with."""
+        subscriber = self.subscriber
+        while True:
+            item = await subscriber.next()
+            if item is None:
+                error = _ended(subscriber, self.last)
+                _close_if_session_ended(subscriber, self.context)
+                formatted: dict[str, Any] = {"message": error.message}
+                if self.group.locations:
+                    formatted["locations"] = self.group.locations
+                formatted["path"] = [self.group.response_key]
+                formatted["extensions"] = error.extensions
+                return {"data": None, "errors": [formatted]}
+            if item.id <= self.last:
+                continue
+            self.last = item.id
+            assert isinstance(item, Frame)  # a grouped subscriber gets frames only
+            await target.send(item.text(target.prefix))
+
+    def release(self) -> None:
+        """Leave the hub."""
+        self.hub.unsubscribe(self.subscriber)
+
+
+def _close_if_session_ended(subscriber: Subscriber, context: Context) -> None:
+    if subscriber.end_reason in (Subscriber.REVOKED, Subscriber.EXPIRED):
+        context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
+
+
+@dataclass(frozen=True, eq=False)
+class StockEventGroup:
+    """stockChanged subscriptions whose events render alike: one execution per event."""
+
+    key: tuple[Hashable, ...]
+    needed: frozenset[str]  # the permissions that guard the document's fields
+    execution: SharedExecution
+    context_for: Callable[[frozenset[str]], Callable[[], Context]]
+    # Where the field is in the document, as an error of it reports it.
+    response_key: str | int
+    locations: list[dict[str, int]] | None
+
+    async def render(self, event: StockEventData) -> str:
+        """The event executed against the group's document, serialized."""
+        return await self.execution.render(StockEvent.of(event))
+
+    def for_scope(self, permissions: frozenset[str]) -> "StockEventGroup | None":
+        """The group of the same subscription for a caller holding `permissions`."""
+        if REQUIRED not in permissions:
+            return None
+        scope = permissions & self.needed
+        if scope == self.key[-1]:
+            return self
+        return StockEventGroup(
+            (*self.key[:-1], scope),
+            self.needed,
+            self.execution.with_context(self.context_for(scope)),
+            self.context_for,
+            self.response_key,
+            self.locations,
+        )
+
+
+def _group(
+    info: Info, target: LiveTarget, hub: StockEventHub, viewer: Viewer, held: frozenset[str]
+) -> StockEventGroup | None:
+    """The group this subscription belongs to (made on first use); None if unshareable.
+
+    Its key: the document, the variables that shape the result, and of the caller's
+    permissions those that guard the document's fields (all a result can depend on)."""
+    needed = _NEEDED.get(target.query)
+    if needed is None:
+        if len(_NEEDED) >= 256:
+            _NEEDED.clear()
+        needed = _NEEDED[target.query] = permissions_guarding(
+            info._raw_info.schema, operation_document(info)
+        )
+    scope = held & needed
+    key = (
+        "stockChanged",
+        target.query,
+        target.operation_name,
+        rendering_variables(info, target.variables),
+        scope,
+    )
+    existing = hub.groups.get(key)
+    if existing is not None:
+        return existing.spec  # type: ignore[return-value]
+    context = info.context
+
+    def context_for(permissions: frozenset[str]) -> Callable[[], Context]:
+        # Whatever StockEvent leads to depends on the caller's permissions, never on who
+        # they are: any member's viewer stands for the group.
+        return lambda: Context.scoped(
+            context.database,
+            context.settings,
+            context.auth,
+            viewer=viewer,
+            permissions=permissions,
+            hub=context.hub,
+        )
+
+    execution = SharedExecution.prepare(info, target.variables, context_for(scope))
+    if execution is None:
+        return None
+    return StockEventGroup(
+        key, needed, execution, context_for, info.path.key, error_locations(info)
+    )
 
 
 def _ended(subscriber: Subscriber, last: int) -> RequestError:
@@ -103,12 +275,12 @@ def _ended(subscriber: Subscriber, last: int) -> RequestError:
             f'Events came faster than they were read; resubscribe with `after: "{last}"`.',
             resumeAfter=str(last),
         )
+    if subscriber.end_reason == Subscriber.EXPIRED:
+        return TokenExpired("The access token has expired.", resumeAfter=str(last))
     if subscriber.end_reason == Subscriber.FORBIDDEN:
         return Forbidden(
-            f"The `{READ_PERMISSION}` permission was withdrawn; "
+            f"The `{REQUIRED}` permission was withdrawn; "
             f'resubscribe with `after: "{last}"` once it is granted again.',
             resumeAfter=str(last),
         )
-    if subscriber.end_reason == Subscriber.EXPIRED:
-        return TokenExpired("The access token has expired.", resumeAfter=str(last))
     return Unauthenticated("The session has ended.", resumeAfter=str(last))

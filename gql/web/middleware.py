@@ -82,6 +82,13 @@ class RequestTelemetry:
         given = Headers(scope=scope).get("x-request-id", "")
         record = RequestRecord(given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
         token = current_request.set(record)
+        if scope["type"] == "websocket":
+            # Only the id, for the socket's log lines: nothing more stays under an open one.
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                current_request.reset(token)
+            return
         status = 500
         started = time.perf_counter()
 

@@ -474,3 +474,31 @@ async def test_one_permission_check_serves_every_subscriber(
             assert all(s.end_reason is None for s in app.state.hub.subscribers)
     finally:
         await server.stop()
+
+
+async def test_changes_committed_before_subscribing_are_not_live_events(
+    live_server: LiveServer,
+    client: httpx.AsyncClient,
+    settings: Any,
+    staff: dict[str, str],
+) -> None:
+    # given: a product whose opening stock another process committed a moment ago, before
+    # this server's hub has read the ledger that far
+    from gql.config import Settings
+    from gql.db import new_session
+
+    assert isinstance(settings, Settings)
+    other_process = Database(settings)
+    try:
+        async with new_session(other_process, write=True) as session:
+            product = await make_product(session, "P", stock=10)
+    finally:
+        await other_process.dispose()
+    async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await live_server.wait_for_subscribers(1)
+        # when
+        assert await _adjust(client, staff, product.id, 5) == "AdjustStockSuccess"
+        # then: the first event is the change made after subscribing
+        assert _moves(await ws.events("s", 1)) == [(5, 15)]
+        assert await ws.silent(0.3)
