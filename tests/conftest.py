@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -332,6 +332,28 @@ async def live_server(app: Any) -> AsyncIterator[LiveServer]:
     await server.start()
     yield server
     await server.stop()
+
+
+ServerFactory = Callable[..., Any]
+
+
+@pytest.fixture
+async def server_with(
+    db: Database, database_url: str, auth_tools: AuthTools
+) -> AsyncIterator[ServerFactory]:
+    """Start live servers whose settings differ from the tests' defaults."""
+    servers: list[LiveServer] = []
+
+    async def start(**overrides: Any) -> LiveServer:
+        app = create_app(make_settings(database_url, **overrides), database=db, auth=auth_tools)
+        server = LiveServer(app)
+        await server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        await server.stop()
 
 
 def _installed_version(package: str) -> str | None:

@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,10 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import connect
 
 from gql.auth import roles
-from gql.auth.service import AuthTools
 from gql.db import Database, new_session
-from gql.main import create_app
-from tests.conftest import LiveServer, StatementCounter, execute, make_settings
+from tests.conftest import LiveServer, ServerFactory, StatementCounter, execute
 from tests.factories import make_product, signed_in
 from tests.ws import GraphQLWebSocket
 
@@ -30,26 +28,6 @@ mutation($productId: ID!) {
   adjustStock(productId: $productId, delta: 1, reason: RESTOCK) { __typename }
 }
 """
-ServerFactory = Callable[..., Any]
-
-
-@pytest.fixture
-async def server_with(
-    db: Database, database_url: str, auth_tools: AuthTools
-) -> AsyncIterator[ServerFactory]:
-    """Start a live server whose settings differ from the tests' defaults."""
-    servers: list[LiveServer] = []
-
-    async def start(**overrides: Any) -> LiveServer:
-        app = create_app(make_settings(database_url, **overrides), database=db, auth=auth_tools)
-        server = LiveServer(app)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
 
 
 @pytest.fixture

@@ -1,41 +1,16 @@
 """WebSocket settings: the legacy protocol is opt-in; connections per user are limited."""
 
 import json
-from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, NegotiationError
 
-from gql.auth.service import AuthTools
 from gql.db import Database
-from gql.main import create_app
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import ServerFactory
 from tests.factories import signed_in
 from tests.ws import GraphQLWebSocket
-
-ServerFactory = Callable[..., Any]
-
-
-@pytest.fixture
-async def server_with(
-    db: Database, database_url: str, auth_tools: AuthTools
-) -> AsyncIterator[ServerFactory]:
-    """Start a live server whose settings differ from the defaults."""
-    servers: list[LiveServer] = []
-
-    async def start(**overrides: Any) -> LiveServer:
-        app = create_app(make_settings(database_url, **overrides), database=db, auth=auth_tools)
-        server = LiveServer(app)
-        await server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        await server.stop()
 
 
 async def test_the_legacy_protocol_is_off_by_default(server_with: ServerFactory) -> None:
