@@ -30,7 +30,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql.auth.service import AuthTools, granted_by, session_scope_check
-from gql.auth.tokens import InvalidToken
+from gql.auth.tokens import InvalidToken, TokenClaims
 from gql.cache.models import catalog_version_query
 from gql.config import Settings
 from gql.context import bearer_token
@@ -130,6 +130,18 @@ def _access_check(dialect: str) -> Any:
     return session_scope_check(dialect).add_columns(catalog_version_query().scalar_subquery())
 
 
+# Request bodies up to this size have their cacheability remembered (per process).
+MEMO_BODY_BYTES = 16 * 1024
+MEMO_ENTRIES = 1024
+_UNSEEN: Any = object()
+
+
+def _remember(memo: "OrderedDict[Any, Any]", key: Any, value: Any) -> None:
+    memo[key] = value
+    if len(memo) > MEMO_ENTRIES:
+        memo.popitem(last=False)
+
+
 def _etag(body: bytes) -> bytes:
     return b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
 
@@ -146,6 +158,10 @@ class CachedReads:
         self.auth = auth
         self.settings = settings
         self.store = ResponseStore(settings.response_cache_size)
+        # What was decided about recent request bodies and tokens, so that a hit does
+        # not parse, measure or verify the same thing again.
+        self._reads: OrderedDict[bytes, list[Any] | None] = OrderedDict()
+        self._claims: OrderedDict[str, TokenClaims] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
@@ -154,7 +170,11 @@ class CachedReads:
         body = await read_body(receive)
         replay = replaying(body, receive)
         headers = Headers(scope=scope)
-        request = self._catalog_read(body)
+        request = self._reads.get(body, _UNSEEN) if len(body) <= MEMO_BODY_BYTES else _UNSEEN
+        if request is _UNSEEN:
+            request = self._catalog_read(body)
+            if len(body) <= MEMO_BODY_BYTES:
+                _remember(self._reads, body, request)
         if request is None:
             await self.app(scope, replay, send)
             return
@@ -163,8 +183,11 @@ class CachedReads:
             await self.app(scope, replay, send)
             return
         permission_scope, version = access
+        # The body itself keys the answer: another spelling of the same request only
+        # misses the entry of the first.
         key = hashlib.blake2b(
-            orjson.dumps([request, permission_scope, headers.get("accept", "")]), digest_size=20
+            b"\0".join((body, permission_scope.encode(), headers.get("accept", "").encode())),
+            digest_size=20,
         ).digest()
         entry = self.store.get(key, version)
         if entry is not None:
@@ -212,8 +235,14 @@ class CachedReads:
             token = bearer_token(authorization)
             claims = None
             if token is not None:
-                claims = self.auth.tokens.decode(token, expected_type="access", now=now)
+                claims = self._claims.get(token)
+                if claims is None or claims.expires_at <= now:
+                    claims = self.auth.tokens.decode(token, expected_type="access", now=now)
+                    _remember(self._claims, token, claims)
             async with self.database.engine.connect() as connection:
+                if not self.database.is_sqlite:
+                    # One read-only statement needs no transaction: no BEGIN, no ROLLBACK.
+                    connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 if claims is None:
                     version = await connection.scalar(catalog_version_query())
                     return "anonymous", int(version or 0)
