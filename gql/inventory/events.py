@@ -11,6 +11,7 @@ same serialized frame goes to every member's bounded queue.
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Hashable
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,8 @@ logger = logging.getLogger("gql.events")
 CHANNEL = "gql_stock"
 LEDGER_SIGNAL = "ledger"
 BATCH = 500
+# With nobody subscribed, how often the hub moves to the ledger's end (seconds).
+IDLE_CATCH_UP_SECONDS = 1.0
 
 
 async def announce(session: AsyncSession) -> None:
@@ -242,6 +245,8 @@ class StockEventHub:
 
     # --- lifecycle ---------------------------------------------------------------------
 
+    _caught_up_at = 0.0
+
     async def ledger_end(self) -> int:
         """The id of the last committed movement (0 for an empty ledger)."""
         async with new_session(self.database, write=False) as session:
@@ -358,6 +363,17 @@ class StockEventHub:
                 self._wake.set()
 
     async def _drain(self) -> None:
+        if not self.subscribers:
+            # Nobody to tell: keep up with the ledger's end now and then, without reading
+            # its rows (a first subscriber starts at the end anyway and skips the rest).
+            started = time.monotonic()
+            if started - self._caught_up_at < IDLE_CATCH_UP_SECONDS:
+                return
+            end = await self.ledger_end()
+            if not self.subscribers:  # still nobody after the await
+                self.last_id = max(self.last_id, end)
+                self._caught_up_at = started
+                return
         while True:
             async with new_session(self.database, write=False) as session:
                 page = await events_after(session, self.last_id, None)
