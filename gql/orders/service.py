@@ -82,21 +82,22 @@ async def place_order(
     if key is not None and (earlier := await _existing(session, customer_id, key)):
         return Placed(earlier, [], replayed=True)
 
-    # The order row comes first: a concurrent request with the same key waits on the
-    # unique index here until this transaction ends, then fails and replays this order.
-    order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, idempotency_key=key)
-    try:
-        # Added inside the savepoint: begin_nested() flushes what is pending before it.
-        async with session.begin_nested():
-            session.add(order)
-            await session.flush()
-    except IntegrityError:
-        if key is None:
-            raise
-        earlier = await _existing(session, customer_id, key)
-        if earlier is None:
-            raise
-        return Placed(earlier, [], replayed=True)
+    order: Order | None = None
+    if key is not None:
+        # With a key the order row comes first: a concurrent request with the same key
+        # waits on the unique index here until this transaction ends, then fails and
+        # replays this order.
+        order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, idempotency_key=key)
+        try:
+            # Added inside the savepoint: begin_nested() flushes what is pending before it.
+            async with session.begin_nested():
+                session.add(order)
+                await session.flush()
+        except IntegrityError:
+            earlier = await _existing(session, customer_id, key)
+            if earlier is None:
+                raise
+            return Placed(earlier, [], replayed=True)
 
     products = await locks.lock_products(session, wanted)
     for index, line in enumerate(lines):
@@ -112,7 +113,7 @@ async def place_order(
     if shortages:
         raise InsufficientStock(shortages, field="lines")
 
-    changes = []
+    taken = []
     total = Decimal("0.00")
     for product_id, quantity in sorted(wanted.items()):
         after = await locks.take_units(session, product_id, quantity)
@@ -121,13 +122,23 @@ async def place_order(
             raise InsufficientStock([Shortage(product_id, quantity, available)], field="lines")
         unit_price = products[product_id].price
         total += unit_price * quantity
+        taken.append((product_id, quantity, unit_price, after))
+    total = total.quantize(Decimal("0.01"))
+    if order is None:
+        # Without a key nothing races for this order: it is written once, with its total.
+        order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, total=total)
+        session.add(order)
+        await session.flush()
+    else:
+        order.total = total
+    changes = []
+    for product_id, quantity, unit_price, after in taken:
         session.add(
             OrderLine(
                 order_id=order.id, product_id=product_id, quantity=quantity, unit_price=unit_price
             )
         )
         changes.append(Change(product_id, -quantity, after))
-    order.total = total.quantize(Decimal("0.01"))
     movements = await append_to_ledger(
         session, changes, MovementReason.ORDER, actor_id=customer_id, order_id=order.id
     )
