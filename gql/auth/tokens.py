@@ -4,6 +4,7 @@ import base64
 import hashlib
 import json
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -21,6 +22,8 @@ TokenType = Literal["access", "refresh"]
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "sid", "typ"]
 # Tolerated clock skew between the processes that issue and check tokens.
 ISSUED_AT_LEEWAY = timedelta(seconds=60)
+# Verified tokens remembered per codec (a few hundred bytes each).
+VERIFIED_TOKENS = 4096
 
 
 class TokenExpired(RequestError):
@@ -92,6 +95,9 @@ class TokenCodec:
         }
         self._signing_key, self._verifying_key = _load_keys(settings)
         self.public_jwk = self._public_jwk()
+        # Tokens whose signature and claims were verified: a client sends the same token
+        # with every request, and checking a signature is most of what decoding costs.
+        self._verified: OrderedDict[str, TokenClaims] = OrderedDict()
 
     def _public_jwk(self) -> dict[str, Any] | None:
         key = self._verifying_key
@@ -133,6 +139,25 @@ class TokenCodec:
 
     def decode(self, token: str, *, expected_type: TokenType, now: datetime) -> TokenClaims:
         """The claims of a genuine, current token of the expected type."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token, now)
+            self._verified[token] = claims
+            if len(self._verified) > VERIFIED_TOKENS:
+                self._verified.popitem(last=False)
+        else:
+            self._verified.move_to_end(token)
+        if claims.token_type != expected_type:
+            article = "An" if expected_type == "access" else "A"
+            raise InvalidToken(f"{article} {expected_type} token is required here.")
+        if claims.issued_at > now + ISSUED_AT_LEEWAY:
+            raise InvalidToken("The token is invalid.")
+        if claims.expires_at <= now:
+            raise TokenExpired("The token has expired.")
+        return claims
+
+    def _verify(self, token: str, now: datetime) -> TokenClaims:
+        """The claims of a token with a valid signature, issuer and audience."""
         try:
             payload = jwt.decode(
                 token,
@@ -140,14 +165,14 @@ class TokenCodec:
                 algorithms=[self.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
-                # Expiry is checked below against the injectable clock.
+                # Expiry is checked by `decode` against the injectable clock.
                 options={"require": REQUIRED_CLAIMS, "verify_exp": False, "verify_iat": False},
             )
         except (jwt.InvalidTokenError, UnicodeEncodeError):
             # UnicodeEncodeError: a lone surrogate, which no token can contain.
             raise InvalidToken("The token is invalid.") from None
         try:
-            claims = TokenClaims(
+            return TokenClaims(
                 user_id=int(payload["sub"]),
                 session_id=str(payload["sid"]),
                 token_type=payload["typ"],
@@ -157,11 +182,3 @@ class TokenCodec:
             )
         except (TypeError, ValueError, OverflowError):
             raise InvalidToken("The token is invalid.") from None
-        if claims.token_type != expected_type:
-            article = "An" if expected_type == "access" else "A"
-            raise InvalidToken(f"{article} {expected_type} token is required here.")
-        if claims.issued_at > now + ISSUED_AT_LEEWAY:
-            raise InvalidToken("The token is invalid.")
-        if claims.expires_at <= now:
-            raise TokenExpired("The token has expired.")
-        return claims

@@ -30,7 +30,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql.auth.service import AuthTools, granted_by, session_scope_check
-from gql.auth.tokens import InvalidToken, TokenClaims
+from gql.auth.tokens import InvalidToken
 from gql.cache.models import catalog_version_query
 from gql.config import Settings
 from gql.context import bearer_token
@@ -158,10 +158,9 @@ class CachedReads:
         self.auth = auth
         self.settings = settings
         self.store = ResponseStore(settings.response_cache_size)
-        # What was decided about recent request bodies and tokens, so that a hit does
-        # not parse, measure or verify the same thing again.
+        # What was decided about recent request bodies, so that a hit does not parse or
+        # measure the same document again.
         self._reads: OrderedDict[bytes, list[Any] | None] = OrderedDict()
-        self._claims: OrderedDict[str, TokenClaims] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
@@ -235,10 +234,7 @@ class CachedReads:
             token = bearer_token(authorization)
             claims = None
             if token is not None:
-                claims = self._claims.get(token)
-                if claims is None or claims.expires_at <= now:
-                    claims = self.auth.tokens.decode(token, expected_type="access", now=now)
-                    _remember(self._claims, token, claims)
+                claims = self.auth.tokens.decode(token, expected_type="access", now=now)
             async with self.database.engine.connect() as connection:
                 if not self.database.is_sqlite:
                     # One read-only statement needs no transaction: no BEGIN, no ROLLBACK.
