@@ -285,21 +285,6 @@ async def _reject_refresh(session: AsyncSession, claims: TokenClaims, now: datet
 
 
 @cache
-def _session_check(dialect: str) -> Select[User, datetime | None, datetime, str | None]:
-    """The user, the session's state and the user's permissions, built once per dialect."""
-    return (
-        select(
-            User,
-            AuthSession.revoked_at,
-            AuthSession.expires_at,
-            roles.permission_names_of(User.id, dialect),
-        )
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
-    )
-
-
-@cache
 def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool, str | None]:
     """Core columns, no ORM objects: the session's state, whether its user is active, and
     their permissions joined by commas (bound parameters: session_id, user_id)."""
@@ -313,6 +298,12 @@ def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool,
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
     )
+
+
+@cache
+def _session_check(dialect: str) -> Select[datetime | None, datetime, bool, str | None, User]:
+    """`session_scope_check` with the user as a fifth column."""
+    return session_scope_check(dialect).add_columns(User)
 
 
 def granted_by(row: Any, now: datetime) -> frozenset[str] | None:
@@ -334,13 +325,10 @@ async def authenticate(session: AsyncSession, tools: AuthTools, access_token: st
             statement, {"session_id": claims.session_id, "user_id": claims.user_id}
         )
     ).one_or_none()
-    if row is None:
+    granted = granted_by(row, now) if row is not None else None
+    if row is None or granted is None:
         raise InvalidToken("The session has ended.")
-    user, revoked_at, expires_at, names = row
-    if revoked_at is not None or expires_at <= now or not user.is_active:
-        raise InvalidToken("The session has ended.")
-    granted = frozenset(names.split(",")) if names else frozenset()
-    return Viewer(user, claims.session_id, claims.expires_at, granted)
+    return Viewer(row[4], claims.session_id, claims.expires_at, granted)
 
 
 async def _revoke(session: AsyncSession, now: datetime, *conditions: object) -> int:
