@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -13,7 +14,6 @@ from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocket
 from strawberry.fastapi import BaseContext
 
-from gql.auth.roles import permissions_of_user
 from gql.auth.service import AuthTools, Client, Viewer, authenticate
 from gql.config import Settings
 from gql.db import Database, new_session
@@ -26,8 +26,8 @@ LoaderT = TypeVar("LoaderT")
 # The caller of the operation running in this task, as a long-lived connection's context
 # authenticated it: once per operation, not once per field that asks. Protocol handlers
 # clear it when an operation starts (a task inherits its creator's value).
-_operation_caller: ContextVar[tuple["Context", "Viewer | None", frozenset[str] | None] | None] = (
-    ContextVar("gql_operation_caller", default=None)
+_operation_caller: ContextVar[tuple["Context", "Viewer | None"] | None] = ContextVar(
+    "gql_operation_caller", default=None
 )
 
 
@@ -87,7 +87,6 @@ class Context(BaseContext):
         self._loaders: dict[Callable[..., Any], Any] = {}
         self._viewer: Viewer | None = None
         self._authenticated = False
-        self._permissions: frozenset[str] | None = None
         self._auth_lock = asyncio.Lock()
 
     @classmethod
@@ -104,9 +103,8 @@ class Context(BaseContext):
         """A short-lived context acting with given permissions, to render one event for a
         whole group of subscribers (fresh session and loaders, nothing re-authenticated)."""
         context = cls(database, settings, auth, hub=hub)
-        context._viewer = viewer
+        context._viewer = dataclasses.replace(viewer, permissions=permissions)
         context._authenticated = True
-        context._permissions = permissions
         return context
 
     @asynccontextmanager
@@ -150,14 +148,11 @@ class Context(BaseContext):
             if cached is not None and cached[0] is self:
                 return cached[1]
             token = bearer_token(self.authorization)
-            viewer = permissions = None
+            viewer = None
             if token is not None:
-                # The session check reads the permissions too: an operation that asks who
-                # it is nearly always asks what they may do next.
                 async with self.session() as session:
                     viewer = await authenticate(session, self.auth, token)
-                permissions = viewer.permissions
-            _operation_caller.set((self, viewer, permissions))
+            _operation_caller.set((self, viewer))
             return viewer
         async with self._auth_lock:
             if not self._authenticated:
@@ -170,7 +165,6 @@ class Context(BaseContext):
                         # same document could not reload the caller (no lazy IO in asyncio).
                         session.expunge(viewer.user)
                         self._viewer = viewer
-                    self._permissions = viewer.permissions
                 self._authenticated = True
             return self._viewer
 
@@ -182,23 +176,9 @@ class Context(BaseContext):
         return viewer
 
     async def permissions(self) -> frozenset[str]:
-        """The caller's permissions, read once per request from their current roles."""
+        """The caller's permissions, read with their session (none without a caller)."""
         viewer = await self.viewer()
-        if viewer is None:
-            return frozenset()
-        if self.long_lived:
-            cached = _operation_caller.get()
-            if cached is not None and cached[0] is self and cached[2] is not None:
-                return cached[2]
-            async with self.session() as session:
-                permissions = await permissions_of_user(session, viewer.user.id)
-            _operation_caller.set((self, viewer, permissions))
-            return permissions
-        async with self._auth_lock:
-            if self._permissions is None:
-                async with self.session() as session:
-                    self._permissions = await permissions_of_user(session, viewer.user.id)
-            return self._permissions
+        return viewer.permissions if viewer is not None else frozenset()
 
     def known_access(self) -> tuple[Viewer | None, frozenset[str]] | None:
         """The caller and their permissions when already read, else None (no I/O)."""
@@ -206,22 +186,17 @@ class Context(BaseContext):
             cached = _operation_caller.get()
             if cached is None or cached[0] is not self:
                 return None
-            if cached[1] is None:
-                return None, frozenset()
-            return (cached[1], cached[2]) if cached[2] is not None else None
-        if not self._authenticated:
+            viewer = cached[1]
+        elif self._authenticated:
+            viewer = self._viewer
+        else:
             return None
-        if self._viewer is None:
-            return None, frozenset()
-        if self._permissions is None:
-            return None
-        return self._viewer, self._permissions
+        return viewer, viewer.permissions if viewer is not None else frozenset()
 
     def forget_viewer(self) -> None:
         """Authenticate again on next use (after the caller's session changed)."""
         self._viewer = None
         self._authenticated = False
-        self._permissions = None
         if self.long_lived:
             _operation_caller.set(None)
 

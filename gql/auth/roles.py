@@ -70,17 +70,6 @@ def permission_names_of(user_id: Any, dialect: str) -> ScalarSelect[str | None]:
     )
 
 
-async def permissions_of_user(session: AsyncSession, user_id: int) -> frozenset[str]:
-    """Every permission the user holds through their roles (one statement)."""
-    rows = await session.scalars(
-        select(role_permission.c.permission_name)
-        .join(user_role, user_role.c.role_id == role_permission.c.role_id)
-        .where(user_role.c.user_id == user_id)
-        .distinct()
-    )
-    return frozenset(rows)
-
-
 async def users_by_ids(session: AsyncSession, user_ids: list[int]) -> dict[int, User]:
     """Users by id, in one statement."""
     rows = await session.scalars(select(User).where(User.id.in_(user_ids)))

@@ -52,8 +52,8 @@ class Viewer:
     user: User
     session_id: str
     token_expires_at: datetime | None = None
-    # Read with the session when authenticating; None where they were not.
-    permissions: frozenset[str] | None = None
+    # Read in the same statement as the session.
+    permissions: frozenset[str] = frozenset()
 
 
 @dataclass
