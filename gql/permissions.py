@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeAlias
+from typing import Any
 
 import strawberry
 from graphql import (
@@ -32,26 +32,39 @@ def public() -> Mapping[str, Any]:
     return {ACCESS_KEY: PUBLIC}
 
 
-class IsAuthenticated(BasePermission):
+class _Rule(BasePermission):
+    """A check that decides from the caller and their permissions, read when not known."""
+
+    def decide(self, viewer: Viewer | None, granted: frozenset[str]) -> bool:
+        """Whether a known caller passes (or a coded error)."""
+        raise NotImplementedError
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        """A bad or expired token raises its own code while the caller is read."""
+        viewer = await info.context.viewer()
+        return self.decide(viewer, viewer.permissions if viewer is not None else frozenset())
+
+    def on_unauthorized(self) -> None:
+        """Raise a coded error instead of Strawberry's generic one."""
+        raise Forbidden(self.message or "Forbidden.")
+
+
+class IsAuthenticated(_Rule):
     """Any caller with a valid access token of a live session."""
 
     message = "Authentication is required."
 
     def decide(self, viewer: Viewer | None, granted: frozenset[str]) -> bool:
-        """Whether a known caller passes."""
+        """Whether there is a caller."""
         return viewer is not None
 
-    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        """A bad or expired token raises its own code; no token is UNAUTHENTICATED."""
-        return self.decide(await info.context.viewer(), frozenset())
-
     def on_unauthorized(self) -> None:
-        """Raise a coded error instead of Strawberry's generic one."""
+        """No caller: UNAUTHENTICATED."""
         raise Unauthenticated(self.message)
 
 
-class HasPermission(BasePermission):
-    """A caller whose roles grant `permission` (read once per request)."""
+class HasPermission(_Rule):
+    """A caller whose roles grant `permission`."""
 
     def __init__(self, permission: str) -> None:
         self.permission = permission
@@ -63,19 +76,9 @@ class HasPermission(BasePermission):
             raise Unauthenticated("Authentication is required.")
         return self.permission in granted
 
-    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        """Reads the caller and their permissions when not yet known."""
-        viewer = await info.context.viewer()
-        granted = await info.context.permissions() if viewer is not None else frozenset()
-        return self.decide(viewer, granted)
 
-    def on_unauthorized(self) -> None:
-        """Raise a coded error instead of Strawberry's generic one."""
-        raise Forbidden(self.message or "Forbidden.")
-
-
-class HasAnyPermission(BasePermission):
-    """A caller whose roles grant at least one of `permissions` (read once per request)."""
+class HasAnyPermission(_Rule):
+    """A caller whose roles grant at least one of `permissions`."""
 
     def __init__(self, *permissions: str) -> None:
         self.permissions = permissions
@@ -87,27 +90,14 @@ class HasAnyPermission(BasePermission):
             raise Unauthenticated("Authentication is required.")
         return not granted.isdisjoint(self.permissions)
 
-    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        """Reads the caller and their permissions when not yet known."""
-        viewer = await info.context.viewer()
-        granted = await info.context.permissions() if viewer is not None else frozenset()
-        return self.decide(viewer, granted)
-
-    def on_unauthorized(self) -> None:
-        """Raise a coded error instead of Strawberry's generic one."""
-        raise Forbidden(self.message or "Forbidden.")
-
-
-Rule: TypeAlias = IsAuthenticated | HasPermission | HasAnyPermission
-
 
 class Guard(PermissionExtension):
     """A permission check that costs no await when the request already knows its caller
     (an HTTP request reads them, permissions included, before executing)."""
 
-    permissions: list[Rule]  # type: ignore[assignment]
+    permissions: list[_Rule]  # type: ignore[assignment]
 
-    def __init__(self, rule: Rule) -> None:
+    def __init__(self, rule: _Rule) -> None:
         super().__init__(permissions=[rule], use_directives=False)
 
     @property
