@@ -1,5 +1,7 @@
 """The data versions that cached responses are checked against."""
 
+from functools import cache
+
 from sqlalchemy import BigInteger, Select, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +21,7 @@ class DataVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger)
 
 
+@cache
 def catalog_version_query() -> Select[int]:
     """The catalog's current version (no row, read as 0, before its first change)."""
     return select(DataVersion.version).where(DataVersion.name == CATALOG)

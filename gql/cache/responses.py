@@ -52,6 +52,13 @@ CACHE_HEADERS = [(b"cache-control", b"private, no-cache"), (b"vary", b"Authoriza
 
 
 @dataclass(frozen=True)
+class CatalogRead:
+    """A request the cache may answer (the body itself is its key)."""
+
+    operation_name: str | None
+
+
+@dataclass(frozen=True)
 class Entry:
     """One cached answer and the catalog version it was computed at."""
 
@@ -160,7 +167,7 @@ class CachedReads:
         self.store = ResponseStore(settings.response_cache_size)
         # What was decided about recent request bodies, so that a hit does not parse or
         # measure the same document again.
-        self._reads: OrderedDict[bytes, list[Any] | None] = OrderedDict()
+        self._reads: OrderedDict[bytes, CatalogRead | None] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
@@ -192,14 +199,14 @@ class CachedReads:
         if entry is not None:
             record = current_request.get()
             if record is not None:
-                record.operation_name = request[2]
+                record.operation_name = request.operation_name
                 record.operation_type = "query"
             await _send_cached(send, entry, headers.get("if-none-match"))
             return
         await self.app(scope, replay, self._remembering(send, key, version))
 
-    def _catalog_read(self, body: bytes) -> list[Any] | None:
-        """[query, variables, operationName] of a cacheable request, else None."""
+    def _catalog_read(self, body: bytes) -> "CatalogRead | None":
+        """What the log needs of a cacheable request; None for any other."""
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
@@ -224,7 +231,7 @@ class CachedReads:
         # Invalid or over a limit: the full request reports it, before any SQL runs.
         if not passes_checks(schema._schema, query, document, self.settings, variables or {}):
             return None
-        return [query, variables or {}, operation_name]
+        return CatalogRead(operation_name)
 
     async def _access(self, authorization: str | None) -> tuple[str, int] | None:
         """The caller's permission scope and the catalog version, in one statement; None
