@@ -1,8 +1,6 @@
 """The demo data loader is idempotent."""
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -14,6 +12,7 @@ from gql.catalog.models import Product, ProductImage
 from gql.db import Database, new_session
 from gql.demo import DEMO_ACCOUNTS, DEMO_PRODUCTS, seed_demo
 from tests.conftest import execute
+from tests.servers import run_gql
 
 
 async def test_seed_demo_twice_adds_nothing_the_second_time(
@@ -51,16 +50,7 @@ def test_the_seed_demo_command_on_a_fresh_database_adds_nothing_the_second_time(
     env = os.environ | {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"}
 
     def gql(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "gql.cli", *args],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
+        return run_gql(*args, env=env, cwd=tmp_path)
 
     gql("migrate")
     # when
