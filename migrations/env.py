@@ -51,7 +51,10 @@ MIGRATION_LOCK_KEY = 0x6771_6D69_6772_6174  # "gqmigrat"
 
 
 def _run(connection: Connection) -> None:
-    _configure(connection=connection, render_as_batch=connection.dialect.name == "sqlite")
+    sqlite = connection.dialect.name == "sqlite"
+    # transactional_ddl on SQLite too: Alembic would otherwise commit after each revision,
+    # letting a second migrator in between (the connection runs DDL inside BEGIN IMMEDIATE).
+    _configure(connection=connection, render_as_batch=sqlite, transactional_ddl=True)
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
             connection.execute(

@@ -133,6 +133,9 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "ws_keepalive_seconds": 1.0,
         # The suite sends hundreds of requests from one address; rate-limit tests turn it on.
         "rate_limit_requests": 0,
+        # Hundreds of concurrent SQLite writers queue for one lock: on a slow, shared CI
+        # machine the last ones wait longer than the 5 s default (correctness is tested).
+        "sqlite_busy_timeout_ms": 60_000,
     }
     return Settings(**(values | overrides), _env_file=None)  # type: ignore[arg-type]
 
