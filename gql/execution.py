@@ -1,6 +1,9 @@
-"""graphql-core's executor with a shortcut for the commonest field of all: a plain
-attribute of scalar type, which needs neither a resolve info nor a resolver call."""
+"""graphql-core's executor with shortcuts for the commonest fields: attributes read
+straight off their source (scalars, guarded or not, and objects such as an edge's node),
+which need neither a resolve info nor a resolver call. Each selection set is planned once
+per request; anything unusual goes graphql-core's standard way, which also reports it."""
 
+from collections.abc import Awaitable
 from typing import Any
 
 from graphql import (
@@ -8,69 +11,277 @@ from graphql import (
     GraphQLField,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLScalarType,
     Undefined,
 )
+from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-# Per schema field: (attribute name, serializer, non-null) or None when not plain.
-_plain_fields: dict[int, tuple[str, Any, bool] | None] = {}
+from gql.permissions import Guard
+
+_STANDARD = object()  # a shortcut declines: graphql-core executes the field (and reports)
 
 
-def _plain_leaf(field: GraphQLField) -> tuple[str, Any, bool] | None:
+class Attribute:
+    """A field that only reads an attribute of its source, behind zero or more guards."""
+
+    __slots__ = ("guards", "name", "non_null")
+
+    def __init__(self, name: str, non_null: bool, guards: tuple[Guard, ...]) -> None:
+        self.name = name
+        self.non_null = non_null
+        self.guards = guards
+
+
+class Leaf(Attribute):
+    """An attribute of scalar or enum type."""
+
+    __slots__ = ("serialize",)
+
+    def __init__(
+        self, name: str, non_null: bool, guards: tuple[Guard, ...], serialize: Any
+    ) -> None:
+        super().__init__(name, non_null, guards)
+        self.serialize = serialize
+
+    def read(self, source: Any) -> Any:
+        """The serialized value, or _STANDARD for anything unusual (null where not allowed,
+        a value that does not serialize)."""
+        try:
+            value = getattr(source, self.name)
+            if value is None:
+                return _STANDARD if self.non_null else None
+            serialized = self.serialize(value)
+        except Exception:
+            return _STANDARD
+        if serialized is None or serialized is Undefined:
+            return _STANDARD
+        return serialized
+
+
+class Child(Attribute):
+    """An attribute holding one object (an edge's node, say)."""
+
+    __slots__ = ("object_type", "return_type")
+
+    def __init__(
+        self,
+        name: str,
+        non_null: bool,
+        guards: tuple[Guard, ...],
+        return_type: GraphQLOutputType,
+        object_type: GraphQLObjectType,
+    ) -> None:
+        super().__init__(name, non_null, guards)
+        self.return_type = return_type
+        self.object_type = object_type
+
+
+# Per schema field (they live as long as the schema): its Attribute, or None.
+_attributes: dict[int, Attribute | None] = {}
+
+
+def attribute(field: GraphQLField) -> Attribute | None:
+    """The field as an Attribute, when it is one."""
     key = id(field)
-    if key not in _plain_fields:
-        _plain_fields[key] = _inspect(field)
-    return _plain_fields[key]
+    if key not in _attributes:
+        _attributes[key] = _inspect(field)
+    return _attributes[key]
 
 
-def _inspect(field: GraphQLField) -> tuple[str, Any, bool] | None:
+def _inspect(field: GraphQLField) -> Attribute | None:
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or not definition.is_basic_field:
+    if not isinstance(definition, StrawberryField) or definition.base_resolver is not None:
         return None
-    if definition.extensions or not getattr(field.resolve, "_is_default", False):
+    if not getattr(field.resolve, "_is_default", False):
         return None
-    field_type = field.type
-    non_null = isinstance(field_type, GraphQLNonNull)
-    named = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
-    if not isinstance(named, GraphQLScalarType | GraphQLEnumType):
+    guards = tuple(e for e in definition.extensions if isinstance(e, Guard))
+    if len(guards) != len(definition.extensions):
         return None
-    return definition.python_name, named.serialize, non_null
+    non_null = isinstance(field.type, GraphQLNonNull)
+    named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    if isinstance(named, GraphQLScalarType | GraphQLEnumType):
+        return Leaf(definition.python_name, non_null, guards, named.serialize)
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None and not guards:
+        return Child(definition.python_name, non_null, (), field.type, named)
+    return None
+
+
+def _object_of(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
+    """The object type a value of `return_type` completes as directly, if any."""
+    named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return named
+    return None
+
+
+# One planned field: response name, its field group, and its Attribute (None: standard).
+Step = tuple[str, Any, Attribute | None]
 
 
 class Executor(StrawberryGraphQLCoreExecutionContext):
-    """Reads plain scalar attributes directly; every other field, and anything unusual
-    about a plain one (null where not allowed, a value that does not serialize), goes
-    the standard way, which also reports it."""
+    """Reads attributes directly; every other field, and any guard that cannot decide at
+    once or refuses, goes the standard way."""
 
-    def execute_field(
+    def execute_fields(
         self,
         parent_type: GraphQLObjectType,
-        source: Any,
-        field_details_list: Any,
-        path: Any,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        """The attribute's serialized value, or graphql-core's own execution."""
-        node = field_details_list[0].node
-        middleware = self.middleware_manager
-        if not node.arguments and (middleware is None or not middleware.middlewares):
-            field = self.schema.get_field(parent_type, node.name.value)
-            plain = _plain_leaf(field) if field is not None else None
-            if plain is not None:
-                name, serialize, non_null = plain
-                try:
-                    value = getattr(source, name)
-                    if value is None and not non_null:
-                        return None
-                    if value is not None:
-                        serialized = serialize(value)
-                        if serialized is not None and serialized is not Undefined:
-                            return serialized
-                except Exception:  # noqa: S110 - the standard path reports it
-                    pass
-        return super().execute_field(
-            parent_type, source, field_details_list, path, position_context
+        """graphql-core's execute_fields, with attributes read inline."""
+        plan = None if position_context is not None else self._plan(parent_type, grouped_field_set)
+        if plan is None:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        results: dict[str, Any] = {}
+        pending: dict[str, Any] = {}
+        is_awaitable = self.is_awaitable
+        type_name = parent_type.name
+        try:
+            for response_name, field_details_list, step in plan:
+                if type(step) is Leaf:
+                    result = step.read(source_value)
+                    if result is not _STANDARD:
+                        results[response_name] = result
+                        continue
+                field_path = Path(path, response_name, type_name)
+                result = _STANDARD
+                if type(step) is Child:
+                    result = self._complete_child(
+                        step, source_value, field_details_list, field_path
+                    )
+                if result is _STANDARD:
+                    result = self.execute_field(
+                        parent_type, source_value, field_details_list, field_path, None
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        pending[response_name] = result
+        except Exception:
+            if pending:
+                self.settle_in_background(list(pending.values()))
+            raise
+        if not pending:
+            return results
+        return self._gather(results, pending)
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """An object's fields executed at once (graphql-core takes four calls to get there)."""
+        object_type = _object_of(return_type)
+        if (
+            object_type is not None
+            and position_context is None
+            and result is not None
+            and result is not Undefined
+            and not isinstance(result, Exception)
+        ):
+            grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
+                object_type, field_details_list
+            )
+            if not new_defer_usages:
+                return self.execute_fields(object_type, result, path, grouped_field_set, None)
+        return super().complete_value(
+            return_type, field_details_list, info, path, result, position_context
         )
+
+    def _complete_child(
+        self, step: "Child", source: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """The child object's fields, or _STANDARD when it is missing or unusual."""
+        try:
+            value = getattr(source, step.name)
+        except Exception:
+            return _STANDARD
+        if value is None or value is Undefined or isinstance(value, Exception):
+            return _STANDARD
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
+            step.object_type, field_details_list
+        )
+        if new_defer_usages:
+            return _STANDARD
+        try:
+            completed = self.execute_fields(step.object_type, value, path, grouped_field_set, None)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_child(completed, step, field_details_list, path)
+        return completed
+
+    async def _await_child(
+        self, completed: Awaitable[Any], step: Child, field_details_list: Any, path: Path
+    ) -> Any:
+        """The child's fields once awaited; an error nulls the field as graphql-core does."""
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            return None
+
+    async def _gather(self, results: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
+        """Await the fields that returned awaitables, together (loaders batch across them)."""
+        if len(pending) == 1:
+            ((response_name, awaitable),) = pending.items()
+            results[response_name] = await awaitable
+        else:
+            results.update(zip(pending, await gather_with_cancel(*pending.values()), strict=True))
+        return results
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Step] | None:
+        """The steps for one selection set on one type (None: no shortcut applies)."""
+        plans: dict[int, tuple[Any, list[Step] | None]] = self.__dict__.setdefault("_plans", {})
+        key = id(grouped_field_set)
+        cached = plans.get(key)
+        if cached is not None:
+            return cached[1]
+        plan: list[Step] | None = None
+        if self.middleware_manager is None or not self.middleware_manager.middlewares:
+            plan = [
+                (name, details, self._attribute(parent_type, details))
+                for name, details in grouped_field_set.items()
+            ]
+            if all(step is None for _, _, step in plan):
+                plan = None
+        # Kept with its key's object so that the id cannot be reused during execution.
+        plans[key] = (grouped_field_set, plan)
+        return plan
+
+    def _attribute(self, parent_type: GraphQLObjectType, details: Any) -> Attribute | None:
+        """The field's Attribute when it can be read inline for this caller."""
+        node = details[0].node
+        if node.arguments:
+            return None
+        field = self.schema.get_field(parent_type, node.name.value)
+        step = attribute(field) if field is not None else None
+        if step is None or not step.guards:
+            return step
+        return step if self._guards_allow(step.guards) else None
+
+    def _guards_allow(self, guards: tuple[Guard, ...]) -> bool:
+        """Whether the known caller passes every guard (unknown caller or a refusal:
+        the standard path decides, and reports)."""
+        known_access = getattr(self.context_value, "known_access", None)
+        known = known_access() if known_access is not None else None
+        if known is None:
+            return False
+        viewer, granted = known
+        try:
+            return all(rule.decide(viewer, granted) for g in guards for rule in g.permissions)
+        except Exception:
+            return False
