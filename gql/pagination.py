@@ -3,7 +3,7 @@
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -174,21 +174,26 @@ def _after(sort: SortKey, values: Sequence[Any]) -> ColumnElement[bool]:
 
 async def paginate(
     session: AsyncSession,
-    statement: Select[T],
+    statement: Select[Any],
     sort: SortKey,
     *,
     first: int | None,
     after: str | None,
-    as_rows: bool = False,
-) -> Page[T]:
+    rows_as: Callable[[Iterable[Any]], Any] | None = None,
+) -> Page[Any]:
     """One page of `statement` (already filtered) in `sort` order after the `after` cursor:
-    its entities, or with `as_rows` its rows."""
+    its entities, or with `rows_as` (a NamedTuple's `_make`) its rows as those, read
+    through Core (no ORM result processing, attributes as fast as a tuple's)."""
     limit = page_size(first)
     count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
     if after is not None:
         statement = statement.where(_after(sort, decode_cursor(sort, after)))
-    result = await session.execute(statement.order_by(*sort.order_by()).limit(limit + 1))
-    rows: list[Any] = list(result.all() if as_rows else result.scalars().all())
+    statement = statement.order_by(*sort.order_by()).limit(limit + 1)
+    if rows_as is not None:
+        connection = await session.connection()
+        rows: list[Any] = [rows_as(row) for row in await connection.execute(statement)]
+    else:
+        rows = list((await session.execute(statement)).scalars().all())
     has_next = len(rows) > limit
     items = rows[:limit]
     cursors = [encode_cursor(sort, sort.values_of(item)) for item in items]

@@ -1,18 +1,15 @@
 """Per-request DataLoaders of the catalog."""
 
-from typing import Any
-
 from aiodataloader import DataLoader
-from sqlalchemy import Row
 
 from gql.catalog import models, service
 from gql.context import Context
 
 
-def images_by_product_id(context: Context) -> DataLoader[int, list[Row[Any]]]:
-    """Image rows of many products in one statement."""
+def images_by_product_id(context: Context) -> DataLoader[int, list[service.ImageRow]]:
+    """Images of many products in one statement."""
 
-    async def load(product_ids: list[int]) -> list[list[Row[Any]]]:
+    async def load(product_ids: list[int]) -> list[list[service.ImageRow]]:
         async with context.session() as session:
             grouped = await service.images_of_products(session, product_ids)
         return [grouped[product_id] for product_id in product_ids]

@@ -3,12 +3,13 @@
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import Row, Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,6 +174,33 @@ def _filtered(product_filter: ProductFilter) -> Select[Product]:
     return statement
 
 
+class ImageRow(NamedTuple):
+    """An image as read for display (a tuple: cheap to build and to read)."""
+
+    id: int
+    product_id: int
+    url: str
+    alt_text: str
+    position: int
+
+
+class ProductRow(NamedTuple):
+    """A product as read for a list page."""
+
+    id: int
+    sku: str
+    name: str
+    description: str
+    price: Decimal
+    stock: int
+    created_at: datetime
+    updated_at: datetime
+
+
+IMAGE_COLUMNS = [getattr(ProductImage, name) for name in ImageRow._fields]
+PRODUCT_COLUMNS = [getattr(Product, name) for name in ProductRow._fields]
+
+
 async def list_products(
     session: AsyncSession,
     *,
@@ -180,12 +208,12 @@ async def list_products(
     after: str | None,
     product_filter: ProductFilter,
     order: ProductOrder,
-) -> Page[Product]:
+) -> Page[ProductRow]:
     """One keyset page of products matching the filter, as rows (no ORM identity map:
     a read needs none)."""
-    statement = _filtered(product_filter).with_only_columns(*Product.__table__.columns)
+    statement = _filtered(product_filter).with_only_columns(*PRODUCT_COLUMNS)
     return await paginate(
-        session, statement, PRODUCT_SORTS[order], first=first, after=after, as_rows=True
+        session, statement, PRODUCT_SORTS[order], first=first, after=after, rows_as=ProductRow._make
     )
 
 
@@ -197,17 +225,19 @@ async def products_by_ids(session: AsyncSession, product_ids: list[int]) -> dict
 
 async def images_of_products(
     session: AsyncSession, product_ids: Iterable[int]
-) -> dict[int, list[Row[Any]]]:
-    """The image rows of each product, in position order, in one statement."""
-    grouped: dict[int, list[Row[Any]]] = {product_id: [] for product_id in product_ids}
+) -> dict[int, list[ImageRow]]:
+    """The images of each product, in position order, in one statement."""
+    grouped: dict[int, list[ImageRow]] = {product_id: [] for product_id in product_ids}
     if not grouped:
         return grouped
-    rows = await session.execute(
-        select(*ProductImage.__table__.columns)
+    connection = await session.connection()
+    rows = await connection.execute(
+        select(*IMAGE_COLUMNS)
         .where(ProductImage.product_id.in_(grouped))
         .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
     )
-    for image in rows:
+    for row in rows:
+        image = ImageRow._make(row)
         grouped[image.product_id].append(image)
     return grouped
 

@@ -3,14 +3,13 @@
 from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Self
+from typing import Self
 
 import strawberry
-from sqlalchemy import Row
 
 from gql.catalog import models
 from gql.catalog.loaders import images_by_product_id
-from gql.catalog.service import ProductOrder
+from gql.catalog.service import ImageRow, ProductOrder, ProductRow
 from gql.context import Info
 from gql.permissions import requires
 from gql.user_errors import UserError
@@ -28,7 +27,7 @@ class ProductImage:
     position: int
 
     @classmethod
-    def from_model(cls, image: "models.ProductImage | Row[Any]") -> Self:
+    def from_model(cls, image: "models.ProductImage | ImageRow") -> Self:
         """The GraphQL view of an image (entity or row)."""
         return cls(
             id=strawberry.ID(str(image.id)),
@@ -54,11 +53,11 @@ class Product:
     updated_at: datetime
     db_id: strawberry.Private[int]
     # Image rows read together with the page, when the query asks for images.
-    preloaded_images: strawberry.Private[list[Any] | None] = None
+    preloaded_images: strawberry.Private[list[ImageRow] | None] = None
 
     @classmethod
     def from_model(
-        cls, product: "models.Product | Row[Any]", images: list[Any] | None = None
+        cls, product: "models.Product | ProductRow", images: list[ImageRow] | None = None
     ) -> Self:
         """The GraphQL view of a product (entity or row), with its image rows if read."""
         return cls(
