@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
     db_echo: bool = False
+    # Test each pooled PostgreSQL connection before use (3 round trips per checkout with
+    # asyncpg). Off: a connection the server dropped fails its request once, and the pool
+    # then replaces every older connection. On behind proxies that drop idle connections.
+    db_pool_pre_ping: bool = False
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
     # Off in production whatever this says.

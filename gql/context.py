@@ -111,12 +111,17 @@ class Context(BaseContext):
     async def session(self) -> AsyncIterator[AsyncSession]:
         """The request's session, held exclusively for the duration of the block."""
         if self.long_lived or self._closed:
-            async with new_session(self.database, write=self.is_mutation) as fresh:
+            async with new_session(
+                self.database, write=self.is_mutation, transaction=self.is_mutation
+            ) as fresh:
                 yield fresh
             return
         async with self._session_lock:
             if self._session is None:
-                self._session = new_session(self.database, write=self.is_mutation)
+                # Queries only read: no transaction round trips on PostgreSQL.
+                self._session = new_session(
+                    self.database, write=self.is_mutation, transaction=self.is_mutation
+                )
             yield self._session
 
     @asynccontextmanager

@@ -99,11 +99,12 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         url = settings.database_url
-        options: dict[str, Any] = {"echo": settings.db_echo, "pool_pre_ping": True}
+        options: dict[str, Any] = {"echo": settings.db_echo}
         if not settings.is_sqlite:
             options |= {
                 "pool_size": settings.db_pool_size,
                 "max_overflow": settings.db_max_overflow,
+                "pool_pre_ping": settings.db_pool_pre_ping,
             }
         self.url = url
         self.is_sqlite = settings.is_sqlite
@@ -113,6 +114,18 @@ class Database:
         write_engine = self.engine.execution_options(**{SQLITE_WRITE_OPTION: True})
         info = {DATABASE_KEY: self}
         self.read_session = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
+        # PostgreSQL reads may run without BEGIN/ROLLBACK: at READ COMMITTED a transaction
+        # gives a read nothing (each statement sees its own snapshot) and costs two round
+        # trips. SQLite keeps its read transaction: one snapshot across the statements.
+        self.untransacted_read_session = (
+            self.read_session
+            if self.is_sqlite
+            else async_sessionmaker(
+                self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                expire_on_commit=False,
+                info=info,
+            )
+        )
         self.write_session = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
         self.commit_listeners: dict[str, list[Callable[[], None]]] = {}
 
@@ -158,6 +171,10 @@ def _drop_pending_signals(session: Session) -> None:
     session.info.pop(PENDING_SIGNALS_KEY, None)
 
 
-def new_session(database: Database, *, write: bool) -> AsyncSession:
-    """A fresh session; `write` sessions start their SQLite transactions with BEGIN IMMEDIATE."""
-    return (database.write_session if write else database.read_session)()
+def new_session(database: Database, *, write: bool, transaction: bool = True) -> AsyncSession:
+    """A fresh session; `write` sessions start their SQLite transactions with BEGIN IMMEDIATE.
+    A read session with `transaction=False` runs each PostgreSQL statement on its own (no
+    BEGIN/ROLLBACK round trips): only for sessions that never write."""
+    if write:
+        return database.write_session()
+    return (database.read_session if transaction else database.untransacted_read_session)()

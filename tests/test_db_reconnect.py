@@ -1,0 +1,78 @@
+"""Pooled connections the server dropped: without pre-ping they cost one request, then
+the pool heals; with it they cost none."""
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy import text
+
+from gql.auth.service import AuthTools
+from gql.config import Settings
+from gql.db import Database
+from gql.main import create_app
+from tests.conftest import POSTGRES_ADMIN_URL, make_settings
+from tests.factories import make_product
+
+pytestmark = pytest.mark.postgres_only
+
+PRODUCTS = "{ products(first: 5) { edges { node { sku } } } }"
+
+
+async def _pooled_backends(database: Database, count: int) -> list[int]:
+    """Open `count` pooled connections at once; their server process ids."""
+    pids: list[int] = []
+    ready = asyncio.Event()
+
+    async def hold() -> None:
+        async with database.engine.connect() as connection:
+            pids.append(int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0))
+            if len(pids) == count:
+                ready.set()
+            await ready.wait()
+
+    await asyncio.gather(*(hold() for _ in range(count)))
+    return pids
+
+
+@pytest.mark.parametrize(("pre_ping", "failures"), [(False, 1), (True, 0)])
+async def test_after_a_database_restart_the_pool_reconnects(
+    db: Database, settings: Settings, auth_tools: AuthTools, pre_ping: bool, failures: int
+) -> None:
+    # given: an app with its own pool of three idle connections, and a product to list
+    # (no response cache: its version check would absorb the failure)
+    settings = make_settings(settings.database_url, response_cache=False, db_pool_pre_ping=pre_ping)
+    own = Database(settings)
+    try:
+        async with own.write_session() as session:
+            await make_product(session, "RECONNECT-1")
+            await session.commit()
+        pids = await _pooled_backends(own, 3)
+        app: Any = create_app(settings, database=own, auth=auth_tools)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            # when: the server ends every one of them, as a restart would (and they are gone)
+            admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+            try:
+                await admin.execute(
+                    "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) pid", pids
+                )
+            finally:
+                await admin.close()
+            answers = [
+                (await client.post("/graphql", json={"query": PRODUCTS})).json() for _ in range(5)
+            ]
+    finally:
+        await own.dispose()
+    # then: without pre-ping the first request fails, with a coded error that
+    # tells nothing of the inside; with it none does
+    failed = [answer for answer in answers if "errors" in answer]
+    assert len(failed) == failures, failed
+    for answer in failed:
+        assert [e["extensions"]["code"] for e in answer["errors"]] == ["SERVICE_UNAVAILABLE"]
+        assert "asyncpg" not in str(answer).lower() and "connection" not in str(answer).lower()
+    assert (
+        answers[1:] == [{"data": {"products": {"edges": [{"node": {"sku": "RECONNECT-1"}}]}}}] * 4
+    )
