@@ -1,11 +1,12 @@
 """Live stock events: every committed ledger row, fanned out to subscribers in ledger order.
 
-Writers only announce that the ledger grew: on PostgreSQL with NOTIFY inside the
-transaction (delivered to every process at commit, never on rollback), on SQLite through
-an after-commit signal in the process. Each process runs one tailer that reads the new
-ledger rows once. Subscribers are grouped by what their events render to (document,
-variables, permissions): each event is rendered once per group that wants it, and the
-same serialized frame goes to every member's bounded queue.
+Writers only announce that the ledger grew: on PostgreSQL a trigger on the ledger NOTIFYs
+inside the inserting transaction (delivered to every process at commit, never on
+rollback; migration 0007), and in the process an after-commit signal wakes the tailer.
+Each process runs one tailer that reads the new ledger rows once. Subscribers are grouped
+by what their events render to (document, variables, permissions): each event is rendered
+once per group that wants it, and the same serialized frame goes to every member's
+bounded queue.
 """
 
 import asyncio
@@ -18,7 +19,7 @@ from datetime import datetime
 from typing import Protocol, TypeAlias
 
 import asyncpg
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,6 +31,7 @@ from gql.inventory.models import StockMovement
 
 logger = logging.getLogger("gql.events")
 
+# NOTIFYed by the ledger's trigger (migrations/versions/0007) for every insert.
 CHANNEL = "gql_stock"
 LEDGER_SIGNAL = "ledger"
 BATCH = 500
@@ -37,10 +39,9 @@ BATCH = 500
 IDLE_CATCH_UP_SECONDS = 1.0
 
 
-async def announce(session: AsyncSession) -> None:
-    """Tell every process, once this transaction commits, that the ledger grew."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+def announce(session: AsyncSession) -> None:
+    """Wake this process's tailer once this transaction commits (other processes hear of
+    it through the ledger trigger's NOTIFY, which costs no statement here)."""
     signal_after_commit(session, LEDGER_SIGNAL)
 
 
@@ -249,7 +250,7 @@ class StockEventHub:
 
     async def ledger_end(self) -> int:
         """The id of the last committed movement (0 for an empty ledger)."""
-        async with new_session(self.database, write=False) as session:
+        async with new_session(self.database, write=False, transaction=False) as session:
             return int(await session.scalar(select(func.max(StockMovement.id))) or 0)
 
     async def start(self) -> None:
@@ -338,7 +339,7 @@ class StockEventHub:
         """Ledger rows in (after_id, until_id], a page at a time from fresh sessions."""
         cursor = after_id
         while cursor < until_id:
-            async with new_session(self.database, write=False) as session:
+            async with new_session(self.database, write=False, transaction=False) as session:
                 page = await events_after(session, cursor, product_ids)
             if not page:
                 return
@@ -375,7 +376,7 @@ class StockEventHub:
                 self._caught_up_at = started
                 return
         while True:
-            async with new_session(self.database, write=False) as session:
+            async with new_session(self.database, write=False, transaction=False) as session:
                 page = await events_after(session, self.last_id, None)
             for event in page:
                 await self.publish(event)
@@ -459,7 +460,7 @@ class StockEventHub:
             return
         scoped = [s for s in watched if s.scope is not None and s.user_id is not None]
         permissions = roles.permission_names_of(User.id, self.database.engine.dialect.name)
-        async with new_session(self.database, write=False) as session:
+        async with new_session(self.database, write=False, transaction=False) as session:
             # One statement for every subscriber: the sessions that stand, and what each
             # of their users may do now.
             rows = (
