@@ -1,6 +1,8 @@
 """Row locks and atomic stock updates: correct on PostgreSQL and on SQLite."""
 
 from collections.abc import Iterable
+from decimal import Decimal
+from typing import NamedTuple
 
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,16 +23,25 @@ async def lock_products(session: AsyncSession, product_ids: Iterable[int]) -> di
     return {product.id: product for product in rows}
 
 
-async def take_units(session: AsyncSession, product_id: int, quantity: int) -> int | None:
-    """Remove units only if that many are there; the stock after, or None if short."""
+class TakenUnits(NamedTuple):
+    """What a product holds after units were taken, and its unit price."""
+
+    stock: int
+    price: Decimal
+
+
+async def take_units(session: AsyncSession, product_id: int, quantity: int) -> TakenUnits | None:
+    """Remove units only if that many are there, locking the row; the stock after and the
+    price, or None if short or missing (which leaves the row unlocked)."""
     result = await session.execute(
         update(Product)
         .where(Product.id == product_id, Product.stock >= quantity)
         .values(stock=Product.stock - quantity)
-        .returning(Product.stock)
+        .returning(Product.stock, Product.price)
         .execution_options(synchronize_session=False)
     )
-    return result.scalar_one_or_none()
+    row = result.one_or_none()
+    return TakenUnits(row.stock, row.price) if row is not None else None
 
 
 async def add_units(session: AsyncSession, product_id: int, quantity: int) -> int | None:

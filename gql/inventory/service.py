@@ -49,7 +49,7 @@ async def append_to_ledger(
     ]
     session.add_all(movements)
     await session.flush()
-    await events.announce(session)
+    events.announce(session)
     return movements
 
 
@@ -72,7 +72,8 @@ async def adjust_stock(
     if product is None:
         raise EntityNotFound(f"Product {product_id} does not exist.", field="productId")
     if delta < 0:
-        after = await locks.take_units(session, product_id, -delta)
+        took = await locks.take_units(session, product_id, -delta)
+        after = took.stock if took is not None else None
         if after is None:
             await session.refresh(product)
             raise InsufficientStock([Shortage(product_id, -delta, product.stock)], field="delta")

@@ -56,6 +56,62 @@ def _merge(lines: list[LineRequest]) -> dict[int, int]:
     return dict(merged)
 
 
+@dataclass(frozen=True)
+class Taken:
+    """Units removed from one product's stock for an order, at the product's price."""
+
+    product_id: int
+    quantity: int
+    unit_price: Decimal
+    stock_after: int
+
+
+async def _take_every_line(
+    session: AsyncSession, lines: list[LineRequest], wanted: dict[int, int]
+) -> list[Taken]:
+    """Every product's units, or NotFound / InsufficientStock listing every short line.
+
+    The common case costs one statement per product: a conditional UPDATE in id order,
+    which locks its row (no deadlocks) and never oversells. When one falls short, every
+    wanted row is locked (in id order, after those already held) and the order is decided
+    on what they hold then."""
+    taken: list[Taken] = []
+    for product_id, quantity in sorted(wanted.items()):
+        took = await locks.take_units(session, product_id, quantity)
+        if took is None:
+            break
+        taken.append(Taken(product_id, quantity, took.price, took.stock))
+    else:
+        return taken
+    products = await locks.lock_products(session, wanted)
+    for index, line in enumerate(lines):
+        if line.product_id not in products:
+            raise EntityNotFound(
+                f"Product {line.product_id} does not exist.", field=f"lines[{index}].productId"
+            )
+    held = {line.product_id: line.quantity for line in taken}
+    available = {
+        product_id: products[product_id].stock + held.get(product_id, 0) for product_id in wanted
+    }
+    shortages = [
+        Shortage(product_id, quantity, available[product_id])
+        for product_id, quantity in sorted(wanted.items())
+        if available[product_id] < quantity
+    ]
+    if shortages:
+        raise InsufficientStock(shortages, field="lines")
+    # Units arrived after the UPDATE that fell short: take the rest under the locks.
+    for product_id, quantity in sorted(wanted.items()):
+        if product_id in held:
+            continue
+        took = await locks.take_units(session, product_id, quantity)
+        if took is None:  # cannot happen under the row lock; never oversell regardless
+            shortage = Shortage(product_id, quantity, available[product_id])
+            raise InsufficientStock([shortage], field="lines")
+        taken.append(Taken(product_id, quantity, took.price, took.stock))
+    return sorted(taken, key=lambda line: line.product_id)
+
+
 async def _existing(session: AsyncSession, customer_id: int, key: str) -> Order | None:
     return await session.scalar(
         select(Order).where(Order.customer_id == customer_id, Order.idempotency_key == key)
@@ -99,31 +155,10 @@ async def place_order(
                 raise
             return Placed(earlier, [], replayed=True)
 
-    products = await locks.lock_products(session, wanted)
-    for index, line in enumerate(lines):
-        if line.product_id not in products:
-            raise EntityNotFound(
-                f"Product {line.product_id} does not exist.", field=f"lines[{index}].productId"
-            )
-    shortages = [
-        Shortage(product_id, quantity, products[product_id].stock)
-        for product_id, quantity in sorted(wanted.items())
-        if products[product_id].stock < quantity
-    ]
-    if shortages:
-        raise InsufficientStock(shortages, field="lines")
-
-    taken = []
-    total = Decimal("0.00")
-    for product_id, quantity in sorted(wanted.items()):
-        after = await locks.take_units(session, product_id, quantity)
-        if after is None:  # cannot happen under the row lock; never oversell regardless
-            available = products[product_id].stock
-            raise InsufficientStock([Shortage(product_id, quantity, available)], field="lines")
-        unit_price = products[product_id].price
-        total += unit_price * quantity
-        taken.append((product_id, quantity, unit_price, after))
-    total = total.quantize(Decimal("0.01"))
+    taken = await _take_every_line(session, lines, wanted)
+    total = sum((t.unit_price * t.quantity for t in taken), Decimal("0.00")).quantize(
+        Decimal("0.01")
+    )
     if order is None:
         # Without a key nothing races for this order: it is written once, with its total.
         order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, total=total)
@@ -132,13 +167,16 @@ async def place_order(
     else:
         order.total = total
     changes = []
-    for product_id, quantity, unit_price, after in taken:
+    for line in taken:
         session.add(
             OrderLine(
-                order_id=order.id, product_id=product_id, quantity=quantity, unit_price=unit_price
+                order_id=order.id,
+                product_id=line.product_id,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
             )
         )
-        changes.append(Change(product_id, -quantity, after))
+        changes.append(Change(line.product_id, -line.quantity, line.stock_after))
     movements = await append_to_ledger(
         session, changes, MovementReason.ORDER, actor_id=customer_id, order_id=order.id
     )

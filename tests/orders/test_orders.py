@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.auth.models import Role, User, role_permission, user_role
 from gql.catalog.models import Product
 from gql.db import Database, new_session
+from gql.inventory import locks
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from gql.orders.models import Order
@@ -135,6 +136,56 @@ async def test_short_lines_show_stock_levels_to_inventory_readers(
         {"productId": str(c.id), "requested": 1, "available": 0},
     ]
     assert "1 available" in result["message"]
+
+
+async def test_a_line_taken_before_a_short_one_is_not_reported_short(
+    client: httpx.AsyncClient, db: Database, session: AsyncSession
+) -> None:
+    """Lines are taken in id order; the first fits exactly, the second does not."""
+    # given
+    admin = await signed_in(client, db, "boss@example.com", "admin")
+    a = await make_product(session, "A", stock=3)
+    b = await make_product(session, "B", stock=1)
+    before = await _state(session)
+    # when
+    body = await execute(client, PLACE, {"input": {"lines": lines((a.id, 3), (b.id, 2))}}, admin)
+    # then: A still counts its 3 units, and nothing changed
+    assert body["data"]["placeOrder"]["shortages"] == [
+        {"productId": str(b.id), "requested": 2, "available": 1}
+    ]
+    assert await _state(session) == before
+
+
+async def test_units_that_arrive_after_a_line_fell_short_are_taken(
+    client: httpx.AsyncClient,
+    db: Database,
+    session: AsyncSession,
+    ada: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The conditional UPDATE fell short, a restock committed before the rows were locked:
+    the order goes through on what the locked rows hold."""
+    # given: B's first conditional UPDATE reports it short, as if the restock came later
+    a = await make_product(session, "A", price="1.00", stock=5)
+    b = await make_product(session, "B", price="2.00", stock=4)
+    take_units = locks.take_units
+    refused: list[int] = []
+
+    async def late_restock(s: AsyncSession, product_id: int, quantity: int) -> Any:
+        if product_id == b.id and not refused:
+            refused.append(product_id)
+            return None
+        return await take_units(s, product_id, quantity)
+
+    monkeypatch.setattr(locks, "take_units", late_restock)
+    # when
+    body = await execute(client, PLACE, {"input": {"lines": lines((b.id, 3), (a.id, 2))}}, ada)
+    # then
+    assert refused == [b.id]
+    assert body["data"]["placeOrder"]["order"]["total"] == "8.00"
+    stocks, movements, orders = await _state(session)
+    assert (stocks, movements, orders) == ([(a.id, 3), (b.id, 1)], 4, 1)
+    await _ledger_clean(db)
 
 
 @pytest.mark.parametrize(
