@@ -65,6 +65,7 @@ class BenchConfig:
     warmup: float = 3.0
     connections: int = 64
     count_requests: int = 20
+    rounds: int = 2
     subscribers: tuple[int, ...] = (1000, 5000)
     events: int = 5
     peers: bool = False
@@ -88,6 +89,7 @@ class BenchConfig:
             warmup=_float("BENCH_WARMUP", 3.0),
             connections=_int("BENCH_CONNECTIONS", 64),
             count_requests=_int("BENCH_COUNT_REQUESTS", 20),
+            rounds=max(1, _int("BENCH_ROUNDS", 2)),
             subscribers=tuple(int(n) for n in subs.split(",")) if subs else (1000, 5000),
             events=_int("BENCH_EVENTS", 5),
             peers=os.environ.get("BENCH_PEERS", "").strip() in {"1", "true", "yes"},

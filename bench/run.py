@@ -91,6 +91,7 @@ async def main() -> int:
             "wrk": _version("wrk", "-v"),
             "node": _version("node", "--version") if config.peers else None,
             "duration": config.duration,
+            "rounds": config.rounds,
             "warmup": config.warmup,
             "connections": config.connections,
             "server_core": config.server_core,
