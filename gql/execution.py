@@ -191,11 +191,9 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             and result is not Undefined
             and not isinstance(result, Exception)
         ):
-            grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
-                object_type, field_details_list
-            )
-            if not new_defer_usages:
-                return self.execute_fields(object_type, result, path, grouped_field_set, None)
+            completed = self._object_fields(object_type, result, field_details_list, path)
+            if completed is not _STANDARD:
+                return completed
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
@@ -210,19 +208,28 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return _STANDARD
         if value is None or value is Undefined or isinstance(value, Exception):
             return _STANDARD
-        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
-            step.object_type, field_details_list
-        )
-        if new_defer_usages:
-            return _STANDARD
         try:
-            completed = self.execute_fields(step.object_type, value, path, grouped_field_set, None)
+            completed = self._object_fields(step.object_type, value, field_details_list, path)
         except Exception as raw_error:
             self.handle_field_error(raw_error, step.return_type, field_details_list, path)
             return None
+        if completed is _STANDARD:
+            return _STANDARD
         if self.is_awaitable(completed):
             return self._await_child(completed, step, field_details_list, path)
         return completed
+
+    def _object_fields(
+        self, object_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """The object's selected fields executed at once, or _STANDARD when the selection
+        defers some (graphql-core's incremental delivery handles those)."""
+        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
+            object_type, field_details_list
+        )
+        if new_defer_usages:
+            return _STANDARD
+        return self.execute_fields(object_type, source, path, grouped_field_set, None)
 
     async def _await_child(
         self, completed: Awaitable[Any], step: Child, field_details_list: Any, path: Path
@@ -280,8 +287,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         known = known_access() if known_access is not None else None
         if known is None:
             return False
-        viewer, granted = known
         try:
-            return all(rule.decide(viewer, granted) for g in guards for rule in g.permissions)
+            return all(guard.refusing_rule(*known) is None for guard in guards)
         except Exception:
             return False

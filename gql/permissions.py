@@ -111,11 +111,15 @@ class Guard(PermissionExtension):
         if known is None:
             # graphql-core awaits what a resolver returns when it is awaitable.
             return self.resolve_async(next_, source, info, **kwargs)
-        viewer, granted = known
-        for rule in self.permissions:
-            if not rule.decide(viewer, granted):
-                return self._on_unauthorized(rule)
+        refusing = self.refusing_rule(*known)
+        if refusing is not None:
+            return self._on_unauthorized(refusing)
         return next_(source, info, **kwargs)
+
+    def refusing_rule(self, viewer: Viewer | None, granted: frozenset[str]) -> _Rule | None:
+        """The first rule a known caller fails (None: they pass); a rule may instead raise
+        its own coded error (UNAUTHENTICATED without a caller)."""
+        return next((rule for rule in self.permissions if not rule.decide(viewer, granted)), None)
 
 
 def authenticated() -> list[FieldExtension]:
