@@ -66,6 +66,12 @@ class Taken:
     stock_after: int
 
 
+async def _take(session: AsyncSession, product_id: int, quantity: int) -> Taken | None:
+    """One product's units, or None when it is short or missing."""
+    took = await locks.take_units(session, product_id, quantity)
+    return Taken(product_id, quantity, took.price, took.stock) if took is not None else None
+
+
 async def _take_every_line(
     session: AsyncSession, lines: list[LineRequest], wanted: dict[int, int]
 ) -> list[Taken]:
@@ -77,10 +83,10 @@ async def _take_every_line(
     on what they hold then."""
     taken: list[Taken] = []
     for product_id, quantity in sorted(wanted.items()):
-        took = await locks.take_units(session, product_id, quantity)
+        took = await _take(session, product_id, quantity)
         if took is None:
             break
-        taken.append(Taken(product_id, quantity, took.price, took.stock))
+        taken.append(took)
     else:
         return taken
     products = await locks.lock_products(session, wanted)
@@ -104,11 +110,11 @@ async def _take_every_line(
     for product_id, quantity in sorted(wanted.items()):
         if product_id in held:
             continue
-        took = await locks.take_units(session, product_id, quantity)
+        took = await _take(session, product_id, quantity)
         if took is None:  # cannot happen under the row lock; never oversell regardless
             shortage = Shortage(product_id, quantity, available[product_id])
             raise InsufficientStock([shortage], field="lines")
-        taken.append(Taken(product_id, quantity, took.price, took.stock))
+        taken.append(took)
     return sorted(taken, key=lambda line: line.product_id)
 
 
