@@ -16,6 +16,7 @@ from gql.inventory.models import MovementReason, StockMovement
 from gql.inventory.service import Change, append_to_ledger
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order, OrderLine, OrderStatus
+from gql.orders.recording import Taken, record_order
 from gql.pagination import Page, SortKey, paginate
 from gql.text import has_control_characters
 
@@ -35,10 +36,9 @@ class LineRequest:
 
 @dataclass
 class Placed:
-    """The outcome of placeOrder: the order, its ledger rows, and whether it was a replay."""
+    """The outcome of placeOrder: the order, and whether it was a replay."""
 
     order: Order
-    movements: list[StockMovement]
     replayed: bool = False
 
 
@@ -54,16 +54,6 @@ def _merge(lines: list[LineRequest]) -> dict[int, int]:
     for line in lines:
         merged[line.product_id] += line.quantity
     return dict(merged)
-
-
-@dataclass(frozen=True)
-class Taken:
-    """Units removed from one product's stock for an order, at the product's price."""
-
-    product_id: int
-    quantity: int
-    unit_price: Decimal
-    stock_after: int
 
 
 async def _take(session: AsyncSession, product_id: int, quantity: int) -> Taken | None:
@@ -142,7 +132,7 @@ async def place_order(
             "`idempotencyKey` must not contain control characters.", field="idempotencyKey"
         )
     if key is not None and (earlier := await _existing(session, customer_id, key)):
-        return Placed(earlier, [], replayed=True)
+        return Placed(earlier, replayed=True)
 
     order: Order | None = None
     if key is not None:
@@ -159,7 +149,7 @@ async def place_order(
             earlier = await _existing(session, customer_id, key)
             if earlier is None:
                 raise
-            return Placed(earlier, [], replayed=True)
+            return Placed(earlier, replayed=True)
 
     taken = await _take_every_line(session, lines, wanted)
     total = sum((t.unit_price * t.quantity for t in taken), Decimal("0.00")).quantize(
@@ -167,26 +157,21 @@ async def place_order(
     )
     if order is None:
         # Without a key nothing races for this order: it is written once, with its total.
-        order = Order(customer_id=customer_id, status=OrderStatus.PLACED.value, total=total)
-        session.add(order)
-        await session.flush()
-    else:
-        order.total = total
-    changes = []
-    for line in taken:
-        session.add(
-            OrderLine(
-                order_id=order.id,
-                product_id=line.product_id,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-            )
+        order = Order(
+            customer_id=customer_id,
+            status=OrderStatus.PLACED.value,
+            total=total,
+            created_at=utcnow(),
+            cancelled_at=None,
         )
-        changes.append(Change(line.product_id, -line.quantity, line.stock_after))
-    movements = await append_to_ledger(
-        session, changes, MovementReason.ORDER, actor_id=customer_id, order_id=order.id
-    )
-    return Placed(order, movements)
+        # Written through Core (gql.orders.recording); this instance stays out of the session.
+        order.id = await record_order(session, customer_id, taken, total, order.created_at)
+    else:
+        await record_order(session, customer_id, taken, total, order.created_at, order.id)
+        # The row was updated through Core: this instance must not be flushed again.
+        session.expunge(order)
+        order.total = total
+    return Placed(order)
 
 
 async def cancel_order(

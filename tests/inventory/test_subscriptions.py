@@ -113,13 +113,13 @@ async def test_a_rolled_back_change_publishes_nothing(
         await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
         await live_server.wait_for_subscribers(1)
         # an order that fails after its ledger rows (and NOTIFY) were written, then rolled back
-        original = orders_service.append_to_ledger
+        original = orders_service.record_order
 
         async def then_fail(*args: Any, **kwargs: Any) -> Any:
             await original(*args, **kwargs)
             raise RuntimeError("after the ledger")
 
-        monkeypatch.setattr(orders_service, "append_to_ledger", then_fail)
+        monkeypatch.setattr(orders_service, "record_order", then_fail)
         failed = await execute(
             client,
             PLACE,

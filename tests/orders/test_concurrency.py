@@ -142,7 +142,7 @@ async def test_concurrent_orders_and_cancellations(
 async def test_a_failure_mid_transaction_changes_nothing(
     http: httpx.AsyncClient, db: Database, auth_tools: AuthTools, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # given: the ledger write fails after the stock was taken
+    # given: writing the order fails after the stock was taken
     async with new_session(db, write=False) as session:
         product = await make_product(session, "P", stock=5)
     (buyer,) = await customers(db, auth_tools, 1)
@@ -150,7 +150,7 @@ async def test_a_failure_mid_transaction_changes_nothing(
     async def broken(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(orders_service, "append_to_ledger", broken)
+    monkeypatch.setattr(orders_service, "record_order", broken)
     # when
     body = await _post(http, PLACE, {"input": {"lines": lines((product.id, 2))}}, buyer)
     # then
