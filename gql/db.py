@@ -1,10 +1,11 @@
 """Database plumbing: the declarative Base, the engine and the session factories."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+import asyncpg
+from sqlalchemy import DateTime, Executable, MetaData, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -147,6 +148,48 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+    async def read_row(self, statement: Executable, **params: Any) -> Sequence[Any] | None:
+        """The first row of a fixed read statement, run on its own (no transaction).
+
+        On PostgreSQL it goes straight to a pooled connection's asyncpg driver: for the one
+        statement of a cached read SQLAlchemy's execution path cost twice the statement
+        itself (0.40 vs 0.14 ms per call, measured). Only for statements whose parameters
+        need no type processing; result values come as the driver decodes them."""
+        if self.is_sqlite:
+            async with self.engine.connect() as connection:
+                return (await connection.execute(statement, params)).first()
+        sql, names, fixed = _driver_form(statement, self.engine.dialect)
+        raw = await self.engine.raw_connection()
+        try:
+            row: Sequence[Any] | None = await raw.driver_connection.fetchrow(  # type: ignore[union-attr]
+                sql, *(params[name] if name in params else fixed[name] for name in names)
+            )
+        except asyncpg.PostgresError:
+            raw.close()  # the server refused the statement; the connection is fine
+            raise
+        except BaseException as error:
+            # Broken, or cancelled mid-message: the pool must not hand this connection out.
+            raw.invalidate(error if isinstance(error, Exception) else None)
+            raise
+        raw.close()
+        return row
+
+
+# The SQL text, parameter order and fixed parameter values of each driver-run statement.
+_driver_forms: dict[int, tuple[Executable, tuple[str, tuple[str, ...], dict[str, Any]]]] = {}
+
+
+def _driver_form(
+    statement: Executable, dialect: Dialect
+) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+    cached = _driver_forms.get(id(statement))
+    if cached is None:
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        form = (str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
+        # Kept with the statement itself, so that its id cannot be reused.
+        cached = _driver_forms[id(statement)] = (statement, form)
+    return cached[1]
 
 
 def signal_after_commit(session: AsyncSession, signal: str) -> None:

@@ -245,6 +245,10 @@ class StatementCounter:
         if not statement.lstrip().upper().startswith(self.IGNORED):
             self.statements.append(statement)
 
+    def driver_query(self, record: Any) -> None:
+        """A statement run straight on the asyncpg driver (Database.read_row)."""
+        self(None, None, record.query)
+
     @property
     def count(self) -> int:
         """How many statements were seen since the last reset."""
@@ -259,8 +263,17 @@ class StatementCounter:
 def statements(db: Database) -> Iterator[StatementCounter]:
     """A statement counter attached to the test engine."""
     counter = StatementCounter()
+
+    def watch_driver(dbapi_connection: Any, *_: Any) -> None:
+        # asyncpg logs what runs on the connection itself, which SQLAlchemy never does.
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if hasattr(driver, "add_query_logger"):
+            driver.add_query_logger(counter.driver_query)
+
     event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+    event.listen(db.engine.sync_engine, "checkout", watch_driver)
     yield counter
+    event.remove(db.engine.sync_engine, "checkout", watch_driver)
     event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import literal, select, text
 
 from gql.auth.service import AuthTools
 from gql.config import Settings
@@ -37,6 +37,17 @@ async def _pooled_backends(database: Database, count: int) -> list[int]:
     return pids
 
 
+async def _terminate(pids: list[int]) -> None:
+    """End these server processes, as a database restart would."""
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        await admin.execute(
+            "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) pid", pids
+        )
+    finally:
+        await admin.close()
+
+
 @pytest.mark.parametrize(("pre_ping", "failures"), [(False, 1), (True, 0)])
 async def test_after_a_database_restart_the_pool_reconnects(
     db: Database, settings: Settings, auth_tools: AuthTools, pre_ping: bool, failures: int
@@ -54,13 +65,7 @@ async def test_after_a_database_restart_the_pool_reconnects(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             # when: the server ends every one of them, as a restart would (and they are gone)
-            admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
-            try:
-                await admin.execute(
-                    "SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) pid", pids
-                )
-            finally:
-                await admin.close()
+            await _terminate(pids)
             answers = [
                 (await client.post("/graphql", json={"query": PRODUCTS})).json() for _ in range(5)
             ]
@@ -76,3 +81,23 @@ async def test_after_a_database_restart_the_pool_reconnects(
     assert (
         answers[1:] == [{"data": {"products": {"edges": [{"node": {"sku": "RECONNECT-1"}}]}}}] * 4
     )
+
+
+async def test_driver_reads_never_reuse_a_dropped_connection(settings: Settings) -> None:
+    # given: three idle pooled connections, then ended by the server
+    own = Database(make_settings(settings.database_url))
+    try:
+        await _terminate(await _pooled_backends(own, 3))
+        # when: reads straight on the driver (the response cache's version check)
+        outcomes: list[object] = []
+        for _ in range(8):
+            try:
+                row = await own.read_row(select(literal(7)))
+                outcomes.append(row[0] if row is not None else None)
+            except Exception:
+                outcomes.append("failed")
+    finally:
+        await own.dispose()
+    # then: each dead connection fails at most one read and is replaced
+    assert outcomes[:3].count(7) + outcomes[:3].count("failed") == 3, outcomes
+    assert outcomes[3:] == [7] * 5, outcomes

@@ -242,19 +242,14 @@ class CachedReads:
             claims = None
             if token is not None:
                 claims = self.auth.tokens.decode(token, expected_type="access", now=now)
-            async with self.database.engine.connect() as connection:
-                if not self.database.is_sqlite:
-                    # One read-only statement needs no transaction: no BEGIN, no ROLLBACK.
-                    connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                if claims is None:
-                    version = await connection.scalar(catalog_version_query())
-                    return "anonymous", int(version or 0)
-                row = (
-                    await connection.execute(
-                        _access_check(connection.dialect.name),
-                        {"session_id": claims.session_id, "user_id": claims.user_id},
-                    )
-                ).one_or_none()
+            if claims is None:
+                version_row = await self.database.read_row(catalog_version_query())
+                return "anonymous", int(version_row[0] if version_row else 0)
+            row = await self.database.read_row(
+                _access_check(self.database.engine.dialect.name),
+                session_id=claims.session_id,
+                user_id=claims.user_id,
+            )
         except (InvalidToken, RequestError):
             return None
         except Exception:
