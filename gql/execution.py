@@ -9,6 +9,7 @@ from typing import Any
 from graphql import (
     GraphQLEnumType,
     GraphQLField,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
@@ -80,6 +81,27 @@ class Child(Attribute):
         self.object_type = object_type
 
 
+class Children(Attribute):
+    """An attribute holding a list of non-null objects (a connection's edges, say)."""
+
+    __slots__ = ("object_type", "return_type")
+
+    def __init__(
+        self,
+        name: str,
+        non_null: bool,
+        return_type: GraphQLOutputType,
+        object_type: GraphQLObjectType,
+    ) -> None:
+        super().__init__(name, non_null, ())
+        self.return_type = return_type
+        self.object_type = object_type
+
+
+# A StrawberryField metadata key: the source attribute that, when not None, already holds
+# the field's value (GraphQL objects), so its resolver need not run.
+PRELOADED = "gql.preloaded"
+
 # Per schema field (they live as long as the schema): its Attribute, or None.
 _attributes: dict[int, Attribute | None] = {}
 
@@ -94,19 +116,30 @@ def attribute(field: GraphQLField) -> Attribute | None:
 
 def _inspect(field: GraphQLField) -> Attribute | None:
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    if not isinstance(definition, StrawberryField) or definition.base_resolver is not None:
+    if not isinstance(definition, StrawberryField):
         return None
-    if not getattr(field.resolve, "_is_default", False):
-        return None
+    name = definition.python_name
+    if definition.base_resolver is not None or not getattr(field.resolve, "_is_default", False):
+        # A resolver's value may have been read already (PRELOADED); else it must run.
+        preloaded = dict(definition.metadata or {}).get(PRELOADED)
+        if not isinstance(preloaded, str) or definition.extensions or definition.arguments:
+            return None
+        name = preloaded
     guards = tuple(e for e in definition.extensions if isinstance(e, Guard))
     if len(guards) != len(definition.extensions):
         return None
     non_null = isinstance(field.type, GraphQLNonNull)
     named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return Leaf(definition.python_name, non_null, guards, named.serialize)
-    if isinstance(named, GraphQLObjectType) and named.is_type_of is None and not guards:
-        return Child(definition.python_name, non_null, (), field.type, named)
+        return Leaf(name, non_null, guards, named.serialize)
+    if guards:
+        return None
+    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+        return Child(name, non_null, (), field.type, named)
+    # Only non-null items: a failed item fails the whole list, as one step can tell.
+    item = named.of_type if isinstance(named, GraphQLList) else None
+    if isinstance(item, GraphQLNonNull) and (item_type := _object_of(item)) is not None:
+        return Children(name, non_null, field.type, item_type)
     return None
 
 
@@ -155,6 +188,10 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 result = _STANDARD
                 if type(step) is Child:
                     result = self._complete_child(
+                        step, source_value, field_details_list, field_path
+                    )
+                elif type(step) is Children:
+                    result = self._complete_children(
                         step, source_value, field_details_list, field_path
                     )
                 if result is _STANDARD:
@@ -217,6 +254,60 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             return _STANDARD
         if self.is_awaitable(completed):
             return self._await_child(completed, step, field_details_list, path)
+        return completed
+
+    def _complete_children(
+        self, step: Children, source: Any, field_details_list: Any, path: Path
+    ) -> Any:
+        """Each listed object's fields, or _STANDARD when the list or an item is unusual
+        (missing, not a list, a null item): graphql-core completes, and reports, those.
+        A failing item fails the list field, as graphql-core does for non-null items."""
+        try:
+            items = getattr(source, step.name)
+        except Exception:
+            return _STANDARD
+        if type(items) is not list:
+            return _STANDARD
+        object_type = step.object_type
+        completed: list[Any] = []
+        pending: list[int] = []
+        try:
+            for index, item in enumerate(items):
+                if item is None or isinstance(item, Exception):
+                    return _STANDARD
+                value = self._object_fields(
+                    object_type, item, field_details_list, path.add_key(index)
+                )
+                if value is _STANDARD:
+                    return _STANDARD
+                if self.is_awaitable(value):
+                    pending.append(index)
+                completed.append(value)
+        except Exception as raw_error:
+            if pending:
+                self.settle_in_background([completed[index] for index in pending])
+            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            return None
+        if not pending:
+            return completed
+        return self._await_children(completed, pending, step, field_details_list, path)
+
+    async def _await_children(
+        self,
+        completed: list[Any],
+        pending: list[int],
+        step: Children,
+        field_details_list: Any,
+        path: Path,
+    ) -> Any:
+        """The listed objects once their awaited fields are in; an error nulls the field."""
+        try:
+            values = await gather_with_cancel(*(completed[index] for index in pending))
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            return None
+        for index, value in zip(pending, values, strict=True):
+            completed[index] = value
         return completed
 
     def _object_fields(

@@ -233,6 +233,13 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+ASYNCPG_LOOKUPS = frozenset(
+    value
+    for name, value in vars(asyncpg.introspection).items()
+    if name.isupper() and isinstance(value, str)
+)
+
+
 class StatementCounter:
     """Counts the SQL statements the engine sends (transaction control excluded)."""
 
@@ -246,7 +253,10 @@ class StatementCounter:
             self.statements.append(statement)
 
     def driver_query(self, record: Any) -> None:
-        """A statement run straight on the asyncpg driver (Database.read_row)."""
+        """A statement run straight on the asyncpg driver (Database.read_row); not asyncpg's
+        own type lookups, which each connection makes once."""
+        if record.query in ASYNCPG_LOOKUPS or "set_config('jit'" in record.query:
+            return
         self(None, None, record.query)
 
     @property

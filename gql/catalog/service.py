@@ -9,7 +9,8 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Integer, Select, any_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -198,6 +199,14 @@ class ProductRow(NamedTuple):
 
 
 IMAGE_COLUMNS = [getattr(ProductImage, name) for name in ImageRow._fields]
+_IMAGES_IN_ORDER = (ProductImage.product_id, ProductImage.position, ProductImage.id)
+# PostgreSQL takes the ids as one array: the same statement for any number of products
+# (an IN list is rendered anew for every request).
+_IMAGES_OF_ARRAY = (
+    select(*IMAGE_COLUMNS)
+    .where(ProductImage.product_id == any_(bindparam("product_ids", type_=ARRAY(Integer))))
+    .order_by(*_IMAGES_IN_ORDER)
+)
 PRODUCT_COLUMNS = [getattr(Product, name) for name in ProductRow._fields]
 
 
@@ -231,11 +240,14 @@ async def images_of_products(
     if not grouped:
         return grouped
     connection = await session.connection()
-    rows = await connection.execute(
-        select(*IMAGE_COLUMNS)
-        .where(ProductImage.product_id.in_(grouped))
-        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
-    )
+    if connection.dialect.name == "postgresql":
+        rows = await connection.execute(_IMAGES_OF_ARRAY, {"product_ids": list(grouped)})
+    else:
+        rows = await connection.execute(
+            select(*IMAGE_COLUMNS)
+            .where(ProductImage.product_id.in_(grouped))
+            .order_by(*_IMAGES_IN_ORDER)
+        )
     for row in rows:
         image = ImageRow._make(row)
         grouped[image.product_id].append(image)

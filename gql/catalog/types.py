@@ -11,6 +11,7 @@ from gql.catalog import models
 from gql.catalog.loaders import images_by_product_id
 from gql.catalog.service import ImageRow, ProductOrder, ProductRow
 from gql.context import Info
+from gql.execution import PRELOADED
 from gql.permissions import requires
 from gql.user_errors import UserError
 
@@ -52,8 +53,8 @@ class Product:
     created_at: datetime
     updated_at: datetime
     db_id: strawberry.Private[int]
-    # Image rows read together with the page, when the query asks for images.
-    preloaded_images: strawberry.Private[list[ImageRow] | None] = None
+    # Images read together with the page, when the query asks for them.
+    preloaded_images: strawberry.Private[list[ProductImage] | None] = None
 
     @classmethod
     def from_model(
@@ -61,7 +62,9 @@ class Product:
     ) -> Self:
         """The GraphQL view of a product (entity or row), with its image rows if read."""
         return cls(
-            preloaded_images=images,
+            preloaded_images=(
+                [ProductImage.from_model(row) for row in images] if images is not None else None
+            ),
             id=strawberry.ID(str(product.id)),
             db_id=product.id,
             sku=product.sku,
@@ -75,13 +78,16 @@ class Product:
         )
 
     @strawberry.field(
-        description="The product's images in display order.", graphql_type=list[ProductImage]
+        description="The product's images in display order.",
+        graphql_type=list[ProductImage],
+        # The executor reads preloaded images straight off the product.
+        metadata={PRELOADED: "preloaded_images"},
     )
     def images(self, info: Info) -> list[ProductImage] | Awaitable[list[ProductImage]]:
         """Read with the page when it could be; otherwise batched per request (one
         statement for all products whose images are asked for)."""
         if self.preloaded_images is not None:
-            return [ProductImage.from_model(row) for row in self.preloaded_images]
+            return self.preloaded_images
         return self._load_images(info)
 
     async def _load_images(self, info: Info) -> list[ProductImage]:
