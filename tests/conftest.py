@@ -233,13 +233,6 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-ASYNCPG_LOOKUPS = frozenset(
-    value
-    for name, value in vars(asyncpg.introspection).items()
-    if name.isupper() and isinstance(value, str)
-)
-
-
 class StatementCounter:
     """Counts the SQL statements the engine sends (transaction control excluded)."""
 
@@ -251,13 +244,6 @@ class StatementCounter:
     def __call__(self, _conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         if not statement.lstrip().upper().startswith(self.IGNORED):
             self.statements.append(statement)
-
-    def driver_query(self, record: Any) -> None:
-        """A statement run straight on the asyncpg driver (Database.read_row); not asyncpg's
-        own type lookups, which each connection makes once."""
-        if record.query in ASYNCPG_LOOKUPS or "set_config('jit'" in record.query:
-            return
-        self(None, None, record.query)
 
     @property
     def count(self) -> int:
@@ -273,17 +259,18 @@ class StatementCounter:
 def statements(db: Database) -> Iterator[StatementCounter]:
     """A statement counter attached to the test engine."""
     counter = StatementCounter()
-
-    def watch_driver(dbapi_connection: Any, *_: Any) -> None:
-        # asyncpg logs what runs on the connection itself, which SQLAlchemy never does.
-        driver = getattr(dbapi_connection, "driver_connection", None)
-        if hasattr(driver, "add_query_logger"):
-            driver.add_query_logger(counter.driver_query)
-
     event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
-    event.listen(db.engine.sync_engine, "checkout", watch_driver)
+    if not db.is_sqlite:
+        # PostgreSQL's read_row runs on the driver, past SQLAlchemy's events.
+        driver_read = db.read_row
+
+        async def counted_read(statement: Any, **params: Any) -> Any:
+            counter(None, None, str(statement))
+            return await driver_read(statement, **params)
+
+        db.read_row = counted_read  # type: ignore[method-assign]
     yield counter
-    event.remove(db.engine.sync_engine, "checkout", watch_driver)
+    db.__dict__.pop("read_row", None)
     event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
 
 
