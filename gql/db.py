@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import greenlet_spawn
 
 from gql.config import Settings
 
@@ -166,13 +167,15 @@ class Database:
                 sql, *(params[name] if name in params else fixed[name] for name in names)
             )
         except asyncpg.PostgresError:
-            raw.close()  # the server refused the statement; the connection is fine
+            # The server refused the statement; the connection is fine.
+            await greenlet_spawn(raw.close)
             raise
         except BaseException as error:
             # Broken, or cancelled mid-message: the pool must not hand this connection out.
-            raw.invalidate(error if isinstance(error, Exception) else None)
+            await greenlet_spawn(raw.invalidate, error if isinstance(error, Exception) else None)
             raise
-        raw.close()
+        # In a greenlet, as every pool operation: returning an overflow connection closes it.
+        await greenlet_spawn(raw.close)
         return row
 
 

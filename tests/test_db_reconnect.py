@@ -7,7 +7,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import literal, select, text
+from sqlalchemy import literal, make_url, select, text
 
 from gql.auth.service import AuthTools
 from gql.config import Settings
@@ -101,3 +101,36 @@ async def test_driver_reads_never_reuse_a_dropped_connection(settings: Settings)
     # then: each dead connection fails at most one read and is replaced
     assert outcomes[:3].count(7) + outcomes[:3].count("failed") == 3, outcomes
     assert outcomes[3:] == [7] * 5, outcomes
+
+
+async def _client_backends(database_url: str) -> set[int]:
+    """The server processes serving clients of this test's database."""
+    admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
+    try:
+        rows = await admin.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
+            "AND backend_type = 'client backend'",
+            make_url(database_url).database,
+        )
+    finally:
+        await admin.close()
+    return {row["pid"] for row in rows}
+
+
+async def test_driver_reads_beyond_the_pool_close_their_overflow_connections(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given: a pool of one connection and two overflow ones
+    own = Database(make_settings(settings.database_url, db_pool_size=1, db_max_overflow=2))
+    before = await _client_backends(settings.database_url)
+    try:
+        # when: more reads at once than it holds, twice over
+        for _ in range(2):
+            rows = await asyncio.gather(*(own.read_row(select(literal(7))) for _ in range(9)))
+            assert [row[0] if row else None for row in rows] == [7] * 9
+        # then: the overflow connections were closed (the pool keeps one), without errors
+        await asyncio.sleep(0.2)  # the server ends a closed connection's process at once
+        assert len(await _client_backends(settings.database_url) - before) == 1
+    finally:
+        await own.dispose()
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
