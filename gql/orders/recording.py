@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.db import UTCDateTime
 from gql.inventory import events
 from gql.inventory.locks import LEDGER_LOCK_KEY
-from gql.inventory.models import MovementReason, StockMovement
+from gql.inventory.models import MovementReason
+from gql.inventory.service import Change, append_to_ledger
 from gql.orders.models import Order, OrderLine, OrderStatus
 
 
@@ -28,7 +29,6 @@ class Taken:
 
 _orders = cast(Table, Order.__table__)
 _lines = cast(Table, OrderLine.__table__)
-_ledger = cast(Table, StockMovement.__table__)
 
 # The order's row comes first: a new one, or the one an idempotency key already wrote.
 _NEW_ORDER = """
@@ -82,8 +82,8 @@ async def record_order(
     product id order; the order's id."""
     connection = await session.connection()
     taken = sorted(taken, key=lambda line: line.product_id)
-    events.announce(session)
     if connection.dialect.name == "postgresql":
+        events.announce(session)
         statement = _RECORD_NEW if keyed_order_id is None else _RECORD_KEYED
         result = await connection.execute(
             statement,
@@ -101,7 +101,8 @@ async def record_order(
             },
         )
         return int(result.scalar_one())
-    # SQLite has no writing CTEs; its writers are serial anyway.
+    # SQLite has no writing CTEs; its writers are serial anyway. The ledger rows as every
+    # other change writes them.
     written: Insert | Update
     if keyed_order_id is None:
         written = insert(_orders).values(
@@ -122,19 +123,8 @@ async def record_order(
             for line in taken
         ],
     )
-    await connection.execute(
-        insert(_ledger),
-        [
-            {
-                "product_id": line.product_id,
-                "delta": -line.quantity,
-                "quantity_after": line.stock_after,
-                "reason": str(MovementReason.ORDER),
-                "order_id": order_id,
-                "actor_id": customer_id,
-                "created_at": now,
-            }
-            for line in taken
-        ],
+    changes = [Change(line.product_id, -line.quantity, line.stock_after) for line in taken]
+    await append_to_ledger(
+        session, changes, MovementReason.ORDER, actor_id=customer_id, order_id=order_id
     )
     return order_id

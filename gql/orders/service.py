@@ -105,7 +105,7 @@ async def _take_every_line(
             shortage = Shortage(product_id, quantity, available[product_id])
             raise InsufficientStock([shortage], field="lines")
         taken.append(took)
-    return sorted(taken, key=lambda line: line.product_id)
+    return taken
 
 
 async def _existing(session: AsyncSession, customer_id: int, key: str) -> Order | None:
