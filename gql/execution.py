@@ -266,19 +266,20 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
             items = getattr(source, step.name)
         except Exception:
             return _STANDARD
-        if type(items) is not list:
+        # Decided before any item runs: nothing started may be left behind.
+        if type(items) is not list or any(
+            item is None or isinstance(item, Exception) for item in items
+        ):
             return _STANDARD
         object_type = step.object_type
         completed: list[Any] = []
         pending: list[int] = []
         try:
             for index, item in enumerate(items):
-                if item is None or isinstance(item, Exception):
-                    return _STANDARD
                 value = self._object_fields(
                     object_type, item, field_details_list, path.add_key(index)
                 )
-                if value is _STANDARD:
+                if value is _STANDARD:  # the first item's selection defers: nothing started
                     return _STANDARD
                 if self.is_awaitable(value):
                     pending.append(index)
