@@ -4,10 +4,11 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 import strawberry
-from sqlalchemy import Select
 
 from gql.context import Info
+from gql.execution import PRELOADED
 from gql.pagination import Page
+from gql.selection import selects
 
 NodeT = TypeVar("NodeT")
 
@@ -20,38 +21,56 @@ class PageInfo:
     end_cursor: str | None
 
 
+def _cursor(root: "Edge[Any]") -> str:
+    """Encoded on demand when not encoded with the page."""
+    return root.encoded_cursor or root.page.cursor(root.item)
+
+
 @strawberry.type(description="A node with its opaque cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str
+    # Encoded with the page when the query asks for cursors, and then read like an attribute.
+    cursor: str = strawberry.field(resolver=_cursor, metadata={PRELOADED: "encoded_cursor"})
     node: NodeT
+    page: strawberry.Private[Page[Any]]
+    item: strawberry.Private[Any]
+    encoded_cursor: strawberry.Private[str | None] = None
 
 
 @strawberry.type(description="A page of a list; `totalCount` counts the whole filtered list.")
 class Connection(Generic[NodeT]):
     edges: list[Edge[NodeT]]
     page_info: PageInfo
-    count_statement: strawberry.Private[Select[int]]
+    page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="Number of items in the whole list, across all pages.")
     async def total_count(self, info: Info) -> int:
         """Counted on demand, so a page that does not ask for it costs no extra statement."""
         async with info.context.session() as session:
-            return await session.scalar(self.count_statement) or 0
+            return await session.scalar(self.page.count_statement, self.page.params) or 0
 
     @classmethod
-    def from_page(cls, page: Page[Any], to_node: Callable[[Any], NodeT]) -> "Connection[NodeT]":
-        """Build the connection from a keyset page, converting each item with `to_node`."""
+    def from_page(
+        cls, page: Page[Any], to_node: Callable[[Any], NodeT], info: Info
+    ) -> "Connection[NodeT]":
+        """Build the connection from a keyset page, converting each item with `to_node`;
+        edge cursors are encoded only when the query selects them."""
+        with_cursors = selects(info, "edges", "cursor")
         edges = [
-            Edge(cursor=cursor, node=to_node(item))
-            for item, cursor in zip(page.items, page.cursors, strict=True)
+            Edge(
+                node=to_node(item),
+                page=page,
+                item=item,
+                encoded_cursor=page.cursor(item) if with_cursors else None,
+            )
+            for item in page.items
         ]
         return cls(
             edges=edges,
             page_info=PageInfo(
                 has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page,
-                start_cursor=page.cursors[0] if page.cursors else None,
-                end_cursor=page.cursors[-1] if page.cursors else None,
+                start_cursor=page.cursor(page.items[0]) if page.items else None,
+                end_cursor=page.cursor(page.items[-1]) if page.items else None,
             ),
-            count_statement=page.count_statement,
+            page=page,
         )

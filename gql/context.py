@@ -164,12 +164,7 @@ class Context(BaseContext):
                 token = bearer_token(self.authorization)
                 if token is not None:
                     async with self.session() as session:
-                        viewer = await authenticate(session, self.auth, token)
-                        # A snapshot of the caller, out of the session: the rollback of one
-                        # mutation expires every object in it, and the next mutation of the
-                        # same document could not reload the caller (no lazy IO in asyncio).
-                        session.expunge(viewer.user)
-                        self._viewer = viewer
+                        self._viewer = await authenticate(session, self.auth, token)
                 self._authenticated = True
             return self._viewer
 

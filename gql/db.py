@@ -1,6 +1,7 @@
 """Database plumbing: the declarative Base, the engine and the session factories."""
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +33,8 @@ SQLITE_WRITE_OPTION = "gql_sqlite_write"
 # Session.info keys: the Database a session belongs to, and signals awaiting its commit.
 DATABASE_KEY = "gql.database"
 PENDING_SIGNALS_KEY = "gql.pending_signals"
+# Session.info key: the session runs without a transaction, so `read_rows` may use the driver.
+DRIVER_READS_KEY = "gql.driver_reads"
 
 
 def utcnow() -> datetime:
@@ -125,11 +128,15 @@ class Database:
             else async_sessionmaker(
                 self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                 expire_on_commit=False,
-                info=info,
+                info=info | {DRIVER_READS_KEY: True},
             )
         )
         self.write_session = async_sessionmaker(write_engine, expire_on_commit=False, info=info)
         self.commit_listeners: dict[str, list[Callable[[], None]]] = {}
+        # Called with the SQL of every statement run on the driver, past SQLAlchemy's events.
+        self.driver_listeners: list[Callable[[str], None]] = []
+        if settings.db_echo:
+            self.driver_listeners.append(_echo)
 
     def on_commit(self, signal: str, listener: Callable[[], None]) -> None:
         """Call `listener` after every commit of a transaction that raised `signal`."""
@@ -150,33 +157,87 @@ class Database:
         """Close every pooled connection."""
         await self.engine.dispose()
 
+    def notify_driver_listeners(self, sql: str) -> None:
+        """Tell the listeners (echo, tests counting statements) of a driver-run statement."""
+        for listener in self.driver_listeners:
+            listener(sql)
+
     async def read_row(self, statement: Executable, **params: Any) -> Sequence[Any] | None:
         """The first row of a fixed read statement, run on its own (no transaction).
 
         On PostgreSQL it goes straight to a pooled connection's asyncpg driver: for the one
         statement of a cached read SQLAlchemy's execution path cost twice the statement
         itself (0.40 vs 0.14 ms per call, measured). Only for statements whose parameters
-        need no type processing; result values come as the driver decodes them."""
+        need no type processing; result values come as the driver decodes them. DB_ECHO and
+        `driver_listeners` see it; SQLAlchemy's events do not."""
         if self.is_sqlite:
             async with self.engine.connect() as connection:
                 return (await connection.execute(statement, params)).first()
         sql, names, fixed = _driver_form(statement, self.engine.dialect)
+        self.notify_driver_listeners(sql)
         raw = await self.engine.raw_connection()
+        driver: asyncpg.Connection = raw.driver_connection
         try:
-            row: Sequence[Any] | None = await raw.driver_connection.fetchrow(  # type: ignore[union-attr]
+            row: Sequence[Any] | None = await driver.fetchrow(
                 sql, *(params[name] if name in params else fixed[name] for name in names)
             )
-        except asyncpg.PostgresError:
-            # The server refused the statement; the connection is fine.
-            await greenlet_spawn(raw.close)
-            raise
         except BaseException as error:
-            # Broken, or cancelled mid-message: the pool must not hand this connection out.
-            await greenlet_spawn(raw.invalidate, error if isinstance(error, Exception) else None)
+            if isinstance(error, asyncpg.PostgresError) and not driver.is_closed():
+                # The server refused the statement; the connection is fine.
+                await greenlet_spawn(raw.close)
+            else:
+                # The pool must not hand this connection out again.
+                await greenlet_spawn(
+                    raw.invalidate, error if isinstance(error, Exception) else None
+                )
             raise
         # In a greenlet, as every pool operation: returning an overflow connection closes it.
         await greenlet_spawn(raw.close)
         return row
+
+
+async def read_rows(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """Every row of a fixed read statement (its values all bound parameters), on the
+    session's connection.
+
+    A PostgreSQL session without a transaction (a query's) runs it straight on the
+    connection's asyncpg driver, compiled once: for a page of products SQLAlchemy's
+    execution and result path cost as much as the statement itself. Only for parameters
+    that need no type processing (ints, strings, decimals, aware datetimes, arrays of
+    those); values come as the driver decodes them. Other sessions, and SQLite, run it
+    through SQLAlchemy.
+    """
+    connection = await session.connection()
+    database = session.info.get(DATABASE_KEY)
+    if not session.info.get(DRIVER_READS_KEY) or not isinstance(database, Database):
+        return (await connection.execute(statement, params)).all()
+    sql, names, fixed = _driver_form(statement, connection.dialect)
+    database.notify_driver_listeners(sql)
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    try:
+        rows: list[asyncpg.Record] = await driver.fetch(
+            sql, *(params[name] if name in params else fixed[name] for name in names)
+        )
+    except Exception:
+        if driver.is_closed():
+            # Run through SQLAlchemy, which finds the connection closed too and handles the
+            # disconnect its way: every pooled connection opened before now is replaced,
+            # and the error it raises says the database is unavailable.
+            return (await connection.execute(statement, params)).all()
+        raise  # the server refused the statement; the connection is fine
+    except BaseException:
+        # Cancelled mid-message: the pool must not hand this connection out again.
+        await connection.invalidate()
+        raise
+    return rows
+
+
+def _echo(sql: str) -> None:
+    # As SQLAlchemy's own echo logs a statement.
+    logging.getLogger("sqlalchemy.engine.Engine").info("[driver] %s", sql)
 
 
 # The SQL text, parameter order and fixed parameter values of each driver-run statement.

@@ -3,10 +3,11 @@
 import base64
 import binascii
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 import orjson
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Select,
     SmallInteger,
     and_,
+    bindparam,
     false,
     func,
     or_,
@@ -27,11 +29,14 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from gql.db import read_rows
 from gql.errors import BadUserInput
 from gql.text import is_storable
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+# The bound parameter of every page statement's LIMIT.
+PAGE_LIMIT = "page_limit"
 # Unpadded URL-safe base64, nothing else: the decoder would skip other characters silently.
 CURSOR_PATTERN = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -56,13 +61,19 @@ class SortKey:
 
 @dataclass
 class Page(Generic[T]):
-    """One page of a keyset connection."""
+    """One page of a keyset connection; cursors are encoded when asked for."""
 
     items: list[T]
-    cursors: list[str]
+    sort: SortKey
     has_next_page: bool
     has_previous_page: bool
+    # Counts the whole filtered list, with the list's `params`.
     count_statement: Select[int]
+    params: dict[str, Any]
+
+    def cursor(self, item: T) -> str:
+        """The cursor of one item of the page."""
+        return encode_cursor(self.sort, self.sort.values_of(item))
 
 
 def page_size(first: int | None) -> int:
@@ -155,10 +166,11 @@ def decode_cursor(sort: SortKey, cursor: str) -> list[Any]:
         raise invalid from None
 
 
-def _after(sort: SortKey, values: Sequence[Any]) -> ColumnElement[bool]:
-    """Rows strictly after `values` in the sort's order."""
-    directions = {desc for _, desc in sort.columns}
+def _after(sort: SortKey) -> ColumnElement[bool]:
+    """Rows strictly after the sort values bound as `after_0`, `after_1`, ..."""
     columns = [column for column, _ in sort.columns]
+    values = [bindparam(f"after_{i}", type_=column.type) for i, column in enumerate(columns)]
+    directions = {desc for _, desc in sort.columns}
     if len(directions) == 1:
         # One direction: a row-value comparison, which an index on the same columns serves.
         (descending,) = directions
@@ -172,6 +184,20 @@ def _after(sort: SortKey, values: Sequence[Any]) -> ColumnElement[bool]:
     return or_(false(), *clauses)
 
 
+# Built once per listed statement, sort and cursor presence: building and cache-keying a
+# statement cost as much as running it. Bounded, for callers whose statements vary.
+@lru_cache(maxsize=256)
+def _page_statement(statement: Select[Any], sort: SortKey, after: bool) -> Select[Any]:
+    if after:
+        statement = statement.where(_after(sort))
+    return statement.order_by(*sort.order_by()).limit(bindparam(PAGE_LIMIT, type_=Integer))
+
+
+@lru_cache(maxsize=256)
+def _count_statement(statement: Select[Any]) -> Select[int]:
+    return select(func.count()).select_from(statement.order_by(None).subquery())
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -179,22 +205,30 @@ async def paginate(
     *,
     first: int | None,
     after: str | None,
+    params: Mapping[str, Any] | None = None,
     rows_as: Callable[[Iterable[Any]], Any] | None = None,
 ) -> Page[Any]:
-    """One page of `statement` (already filtered) in `sort` order after the `after` cursor:
-    its entities, or with `rows_as` (a NamedTuple's `_make`) its rows as those, read
-    through Core (no ORM result processing, attributes as fast as a tuple's)."""
+    """One page of `statement` (filtered, a fixed statement whose values come as `params`)
+    in `sort` order after the `after` cursor: its entities, or with `rows_as` (a
+    NamedTuple's `_make`) its rows as those, read as plain rows (no ORM result processing,
+    attributes as fast as a tuple's)."""
     limit = page_size(first)
-    count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+    page_params = dict(params or {})
+    page_params[PAGE_LIMIT] = limit + 1
     if after is not None:
-        statement = statement.where(_after(sort, decode_cursor(sort, after)))
-    statement = statement.order_by(*sort.order_by()).limit(limit + 1)
+        for i, value in enumerate(decode_cursor(sort, after)):
+            page_params[f"after_{i}"] = value
+    page_statement = _page_statement(statement, sort, after is not None)
     if rows_as is not None:
-        connection = await session.connection()
-        rows: list[Any] = [rows_as(row) for row in await connection.execute(statement)]
+        read = await read_rows(session, page_statement, page_params)
+        rows: list[Any] = [rows_as(row) for row in read]
     else:
-        rows = list((await session.execute(statement)).scalars().all())
-    has_next = len(rows) > limit
-    items = rows[:limit]
-    cursors = [encode_cursor(sort, sort.values_of(item)) for item in items]
-    return Page(items, cursors, has_next, after is not None, count_statement)
+        rows = list((await session.execute(page_statement, page_params)).scalars().all())
+    return Page(
+        items=rows[:limit],
+        sort=sort,
+        has_next_page=len(rows) > limit,
+        has_previous_page=after is not None,
+        count_statement=_count_statement(statement),
+        params=dict(params or {}),
+    )

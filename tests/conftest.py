@@ -245,6 +245,10 @@ class StatementCounter:
         if not statement.lstrip().upper().startswith(self.IGNORED):
             self.statements.append(statement)
 
+    def driver_statement(self, statement: str) -> None:
+        """Count a statement run on the driver."""
+        self(None, None, statement)
+
     @property
     def count(self) -> int:
         """How many statements were seen since the last reset."""
@@ -260,17 +264,10 @@ def statements(db: Database) -> Iterator[StatementCounter]:
     """A statement counter attached to the test engine."""
     counter = StatementCounter()
     event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
-    if not db.is_sqlite:
-        # PostgreSQL's read_row runs on the driver, past SQLAlchemy's events.
-        driver_read = db.read_row
-
-        async def counted_read(statement: Any, **params: Any) -> Any:
-            counter(None, None, str(statement))
-            return await driver_read(statement, **params)
-
-        db.read_row = counted_read  # type: ignore[method-assign]
+    # Some PostgreSQL reads run on the driver, past SQLAlchemy's events.
+    db.driver_listeners.append(counter.driver_statement)
     yield counter
-    db.__dict__.pop("read_row", None)
+    db.driver_listeners.remove(counter.driver_statement)
     event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
 
 

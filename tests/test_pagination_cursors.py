@@ -2,12 +2,17 @@
 
 import base64
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.catalog.models import Product
+from gql.connections import Edge, _cursor
+from gql.pagination import Page, SortKey, decode_cursor
 from tests.factories import make_product
 from tests.hostile import execute_escaped
 
@@ -24,32 +29,32 @@ query Edges($orderBy: ProductOrderBy!) {
 """
 
 
-def _cursor(*payload: Any) -> str:
+def _cursor_of(*payload: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
 
 
 def _with_nul_the_decoder_would_skip() -> str:
     # A cursor of whole base64 quanta: a lenient decoder drops the NUL (and then needs no
     # padding) and reads a valid cursor.
-    cursor = _cursor("ID_ASC", 100)
+    cursor = _cursor_of("ID_ASC", 100)
     assert len(cursor) % 4 == 0
     return cursor[:4] + "\u0000" + cursor[4:]
 
 
 CRAFTED = {
-    "nul-in-name": ("NAME_ASC", _cursor("NAME_ASC", "Pen\u0000", 1)),
-    "surrogate-in-name": ("NAME_ASC", _cursor("NAME_ASC", "Pen\ud800", 1)),
-    "price-overflow": ("PRICE_ASC", _cursor("PRICE_ASC", "1e999999", 1)),
-    "price-beyond-column": ("PRICE_ASC", _cursor("PRICE_ASC", "1e20", 1)),
-    "price-nan": ("PRICE_ASC", _cursor("PRICE_ASC", "NaN", 1)),
-    "price-infinite": ("PRICE_ASC", _cursor("PRICE_ASC", "-Infinity", 1)),
-    "price-number": ("PRICE_ASC", _cursor("PRICE_ASC", 5, 1)),
-    "id-beyond-int4": ("ID_ASC", _cursor("ID_ASC", 2**31)),
-    "id-below-int4": ("ID_ASC", _cursor("ID_ASC", -(2**31) - 1)),
-    "naive-time": ("CREATED_AT_DESC", _cursor("CREATED_AT_DESC", "2024-01-01T00:00:00", 1)),
+    "nul-in-name": ("NAME_ASC", _cursor_of("NAME_ASC", "Pen\u0000", 1)),
+    "surrogate-in-name": ("NAME_ASC", _cursor_of("NAME_ASC", "Pen\ud800", 1)),
+    "price-overflow": ("PRICE_ASC", _cursor_of("PRICE_ASC", "1e999999", 1)),
+    "price-beyond-column": ("PRICE_ASC", _cursor_of("PRICE_ASC", "1e20", 1)),
+    "price-nan": ("PRICE_ASC", _cursor_of("PRICE_ASC", "NaN", 1)),
+    "price-infinite": ("PRICE_ASC", _cursor_of("PRICE_ASC", "-Infinity", 1)),
+    "price-number": ("PRICE_ASC", _cursor_of("PRICE_ASC", 5, 1)),
+    "id-beyond-int4": ("ID_ASC", _cursor_of("ID_ASC", 2**31)),
+    "id-below-int4": ("ID_ASC", _cursor_of("ID_ASC", -(2**31) - 1)),
+    "naive-time": ("CREATED_AT_DESC", _cursor_of("CREATED_AT_DESC", "2024-01-01T00:00:00", 1)),
     "nul-in-base64": ("ID_ASC", _with_nul_the_decoder_would_skip()),
-    "standard-base64-alphabet": ("ID_ASC", _cursor("ID_ASC", 1).replace("_", "/") + "+"),
-    "padding": ("ID_ASC", _cursor("ID_ASC", 1) + "="),
+    "standard-base64-alphabet": ("ID_ASC", _cursor_of("ID_ASC", 1).replace("_", "/") + "+"),
+    "padding": ("ID_ASC", _cursor_of("ID_ASC", 1) + "="),
 }
 
 
@@ -84,3 +89,16 @@ async def test_cursors_the_server_issued_still_work(
         assert "errors" not in body, body
         rest = [node["node"]["sku"] for node in body["data"]["products"]["edges"]]
         assert rest == skus[position + 1 :]
+
+
+def test_an_edge_not_encoded_with_its_page_encodes_its_cursor_when_read() -> None:
+    # given: an edge whose page did not encode cursors (the query seemed not to ask)
+    row = SimpleNamespace(id=42)
+    sort = SortKey("ID_ASC", ((Product.id, False),))
+    page = Page([row], sort, False, False, select(func.count()), {})
+    edge = Edge(node=None, page=page, item=row)
+    # when
+    cursor = _cursor(edge)
+    # then: the cursor the page would have given, of this row
+    assert cursor == page.cursor(row)
+    assert decode_cursor(sort, cursor) == [42]

@@ -24,6 +24,7 @@ from gql.permissions import requires
 from gql.user_errors import NotFoundError, ValidationError
 
 USERS_BY_ID = SortKey("ID_ASC", ((UserModel.id, False),))
+ALL_USERS = select(UserModel)
 
 
 @strawberry.input
@@ -86,8 +87,8 @@ class AdminQuery:
     ) -> Connection[User]:
         """A keyset page of users."""
         async with info.context.session() as session:
-            page = await paginate(session, select(UserModel), USERS_BY_ID, first=first, after=after)
-        return Connection[User].from_page(page, User.from_model)
+            page = await paginate(session, ALL_USERS, USERS_BY_ID, first=first, after=after)
+        return Connection[User].from_page(page, User.from_model, info)
 
     @strawberry.field(description="Every role, by name.", extensions=requires("role:manage"))
     async def roles(self, info: Info) -> list[Role]:

@@ -2,15 +2,16 @@
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, bindparam, delete, inspect, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from gql.auth import lockout, roles
 from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, RefreshTokenReused
@@ -18,7 +19,7 @@ from gql.auth.models import AuthSession, LoginFailure, User
 from gql.auth.passwords import PasswordHasher, check_password_policy
 from gql.auth.tokens import InvalidToken, IssuedToken, TokenClaims, TokenCodec, token_digest
 from gql.config import Settings
-from gql.db import utcnow
+from gql.db import read_rows, utcnow
 from gql.errors import BadUserInput, EntityNotFound, InvalidInput
 from gql.text import has_control_characters
 
@@ -300,10 +301,22 @@ def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool,
     )
 
 
+# The user's columns, read with the session check as plain values.
+_USER_KEYS = tuple(column.key for column in inspect(User).column_attrs)
+
+
 @cache
-def _session_check(dialect: str) -> Select[datetime | None, datetime, bool, str | None, User]:
-    """`session_scope_check` with the user as a fifth column."""
-    return session_scope_check(dialect).add_columns(User)
+def _session_check(dialect: str) -> Select[Any]:
+    """`session_scope_check` with the user's columns after its four."""
+    return session_scope_check(dialect).add_columns(*(getattr(User, key) for key in _USER_KEYS))
+
+
+def _detached_user(values: Sequence[Any]) -> User:
+    """The caller as read by the session check, detached: in no session, so no rollback
+    expires it, and a relationship read would raise rather than seem empty."""
+    user = User(**dict(zip(_USER_KEYS, values, strict=True)))
+    make_transient_to_detached(user)
+    return user
 
 
 def granted_by(row: Any, now: datetime) -> frozenset[str] | None:
@@ -316,19 +329,17 @@ def granted_by(row: Any, now: datetime) -> frozenset[str] | None:
 
 async def authenticate(session: AsyncSession, tools: AuthTools, access_token: str) -> Viewer:
     """The caller behind an access token, if its session still stands, with their
-    permissions (one statement)."""
+    permissions (one statement, no ORM loading)."""
     now = tools.clock()
     claims = tools.tokens.decode(access_token, expected_type="access", now=now)
     statement = _session_check(session.get_bind().dialect.name)
-    row = (
-        await session.execute(
-            statement, {"session_id": claims.session_id, "user_id": claims.user_id}
-        )
-    ).one_or_none()
-    granted = granted_by(row, now) if row is not None else None
-    if row is None or granted is None:
+    rows = await read_rows(
+        session, statement, {"session_id": claims.session_id, "user_id": claims.user_id}
+    )
+    granted = granted_by(rows[0], now) if rows else None
+    if granted is None:
         raise InvalidToken("The session has ended.")
-    return Viewer(row[4], claims.session_id, claims.expires_at, granted)
+    return Viewer(_detached_user(rows[0][4:]), claims.session_id, claims.expires_at, granted)
 
 
 async def _revoke(session: AsyncSession, now: datetime, *conditions: object) -> int:

@@ -69,5 +69,5 @@ class CatalogQuery:
                 else {}
             )
         return Connection[Product].from_page(
-            page, lambda row: Product.from_model(row, images.get(row.id))
+            page, lambda row: Product.from_model(row, images.get(row.id)), info
         )

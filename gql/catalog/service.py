@@ -1,21 +1,34 @@
 """Catalog use cases: they validate, read and write through the session, and only flush."""
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, Select, any_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.models import Product, ProductImage
+from gql.db import read_rows
 from gql.errors import BadUserInput, EntityNotFound, InvalidInput
 from gql.inventory import service as inventory
 from gql.pagination import Page, SortKey, paginate
@@ -138,8 +151,9 @@ async def get_product(session: AsyncSession, product_id: int) -> Product | None:
     return await session.get(Product, product_id)
 
 
-def _filtered(product_filter: ProductFilter) -> Select[Product]:
-    statement = select(Product)
+def _filter_params(product_filter: ProductFilter) -> dict[str, Any]:
+    """The filter's values as the bound parameters of its statement; bad ones refused."""
+    params: dict[str, Any] = {}
     if product_filter.search is not None:
         term = product_filter.search.strip()
         if len(term) > MAX_SEARCH:
@@ -151,28 +165,37 @@ def _filtered(product_filter: ProductFilter) -> Select[Product]:
                 "`search` must not contain control characters.", field="filter.search"
             )
         if term:
-            pattern = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
-            statement = statement.where(
-                or_(
-                    Product.name.ilike(pattern, escape="\\"),
-                    Product.sku.ilike(pattern, escape="\\"),
-                )
-            )
-    for bound, field in (
-        (product_filter.min_price, "minPrice"),
-        (product_filter.max_price, "maxPrice"),
+            params["search"] = "%" + re.sub(r"([\\%_])", r"\\\1", term) + "%"
+    for bound, field, name in (
+        (product_filter.min_price, "minPrice", "min_price"),
+        (product_filter.max_price, "maxPrice", "max_price"),
     ):
         if bound is not None and (not bound.is_finite() or bound < 0):
             raise BadUserInput(f"`{field}` must be a non-negative number.", field=f"filter.{field}")
-    if product_filter.min_price is not None:
-        statement = statement.where(Product.price >= product_filter.min_price)
-    if product_filter.max_price is not None:
-        statement = statement.where(Product.price <= product_filter.max_price)
-    if product_filter.in_stock is True:
+        if bound is not None:
+            params[name] = bound
+    return params
+
+
+@lru_cache(maxsize=64)
+def _filtered(filtered_by: frozenset[str], in_stock: bool | None) -> Select[Product]:
+    """The product list restricted by the named bound parameters (and stock), built once
+    per combination."""
+    statement = select(Product)
+    if "search" in filtered_by:
+        pattern = bindparam("search", type_=String)
+        statement = statement.where(
+            or_(Product.name.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\"))
+        )
+    if "min_price" in filtered_by:
+        statement = statement.where(Product.price >= bindparam("min_price"))
+    if "max_price" in filtered_by:
+        statement = statement.where(Product.price <= bindparam("max_price"))
+    if in_stock is True:
         statement = statement.where(Product.stock > 0)
-    elif product_filter.in_stock is False:
+    elif in_stock is False:
         statement = statement.where(Product.stock == 0)
-    return statement
+    return statement.with_only_columns(*PRODUCT_COLUMNS)
 
 
 class ImageRow(NamedTuple):
@@ -220,9 +243,16 @@ async def list_products(
 ) -> Page[ProductRow]:
     """One keyset page of products matching the filter, as rows (no ORM identity map:
     a read needs none)."""
-    statement = _filtered(product_filter).with_only_columns(*PRODUCT_COLUMNS)
+    params = _filter_params(product_filter)
+    statement = _filtered(frozenset(params), product_filter.in_stock)
     return await paginate(
-        session, statement, PRODUCT_SORTS[order], first=first, after=after, rows_as=ProductRow._make
+        session,
+        statement,
+        PRODUCT_SORTS[order],
+        first=first,
+        after=after,
+        params=params,
+        rows_as=ProductRow._make,
     )
 
 
@@ -240,8 +270,9 @@ async def images_of_products(
     if not grouped:
         return grouped
     connection = await session.connection()
+    rows: Iterable[Sequence[Any]]
     if connection.dialect.name == "postgresql":
-        rows = await connection.execute(_IMAGES_OF_ARRAY, {"product_ids": list(grouped)})
+        rows = await read_rows(session, _IMAGES_OF_ARRAY, {"product_ids": list(grouped)})
     else:
         rows = await connection.execute(
             select(*IMAGE_COLUMNS)

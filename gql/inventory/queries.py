@@ -31,4 +31,4 @@ class InventoryQuery:
             page = await service.list_movements(
                 session, product_id=product, first=first, after=after
             )
-        return Connection[StockMovement].from_page(page, StockMovement.from_model)
+        return Connection[StockMovement].from_page(page, StockMovement.from_model, info)

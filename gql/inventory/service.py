@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
@@ -15,6 +15,10 @@ from gql.pagination import Page, SortKey, paginate
 MAX_ADJUSTMENT = 1_000_000
 MANUAL_REASONS = (MovementReason.RESTOCK, MovementReason.ADJUSTMENT)
 LEDGER_ORDER = SortKey("LEDGER", ((StockMovement.id, False),))
+WHOLE_LEDGER = select(StockMovement)
+MOVEMENTS_OF_PRODUCT = select(StockMovement).where(
+    StockMovement.product_id == bindparam("product_id")
+)
 
 
 @dataclass(frozen=True)
@@ -103,10 +107,16 @@ async def list_movements(
     session: AsyncSession, *, product_id: int | None, first: int | None, after: str | None
 ) -> Page[StockMovement]:
     """Ledger rows in ledger order, of one product or of all."""
-    statement = select(StockMovement)
-    if product_id is not None:
-        statement = statement.where(StockMovement.product_id == product_id)
-    return await paginate(session, statement, LEDGER_ORDER, first=first, after=after)
+    if product_id is None:
+        return await paginate(session, WHOLE_LEDGER, LEDGER_ORDER, first=first, after=after)
+    return await paginate(
+        session,
+        MOVEMENTS_OF_PRODUCT,
+        LEDGER_ORDER,
+        first=first,
+        after=after,
+        params={"product_id": product_id},
+    )
 
 
 async def movements_after(

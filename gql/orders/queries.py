@@ -49,4 +49,4 @@ class OrderQuery:
                 first=first,
                 after=after,
             )
-        return Connection[Order].from_page(page, Order.from_model)
+        return Connection[Order].from_page(page, Order.from_model, info)

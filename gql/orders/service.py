@@ -4,7 +4,7 @@ from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,8 @@ MAX_LINES = 100
 MAX_QUANTITY = 1000
 MAX_IDEMPOTENCY_KEY = 100
 NEWEST_FIRST = SortKey("ORDER_ID_DESC", ((Order.id, True),))
+ALL_ORDERS = select(Order)
+ORDERS_OF_CUSTOMER = select(Order).where(Order.customer_id == bindparam("customer_id"))
 
 
 @dataclass(frozen=True)
@@ -225,10 +227,16 @@ async def list_orders(
     after: str | None,
 ) -> Page[Order]:
     """Newest first: the viewer's own orders, or everyone's with order:read_all."""
-    statement = select(Order)
-    if not may_read_all:
-        statement = statement.where(Order.customer_id == viewer_id)
-    return await paginate(session, statement, NEWEST_FIRST, first=first, after=after)
+    if may_read_all:
+        return await paginate(session, ALL_ORDERS, NEWEST_FIRST, first=first, after=after)
+    return await paginate(
+        session,
+        ORDERS_OF_CUSTOMER,
+        NEWEST_FIRST,
+        first=first,
+        after=after,
+        params={"customer_id": viewer_id},
+    )
 
 
 async def lines_of_orders(

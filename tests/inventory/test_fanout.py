@@ -42,7 +42,9 @@ def rendering_statements(db: Database) -> AsyncIterator[StatementCounter]:
 
     counter = Counter()
     event.listen(db.engine.sync_engine, "before_cursor_execute", counter)
+    db.driver_listeners.append(counter.driver_statement)
     yield counter  # type: ignore[misc]
+    db.driver_listeners.remove(counter.driver_statement)
     event.remove(db.engine.sync_engine, "before_cursor_execute", counter)
 
 
