@@ -1,9 +1,10 @@
 """Database plumbing: the declarative Base, the engine and the session factories."""
 
-import logging
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import asyncpg
 from sqlalchemy import DateTime, Executable, MetaData, event, text
@@ -136,7 +137,9 @@ class Database:
         # Called with the SQL of every statement run on the driver, past SQLAlchemy's events.
         self.driver_listeners: list[Callable[[str], None]] = []
         if settings.db_echo:
-            self.driver_listeners.append(_echo)
+            # As SQLAlchemy's own echo logs a statement.
+            logger = self.engine.sync_engine.logger
+            self.driver_listeners.append(lambda sql: logger.info("[driver] %s", sql))
 
     def on_commit(self, signal: str, listener: Callable[[], None]) -> None:
         """Call `listener` after every commit of a transaction that raised `signal`."""
@@ -173,14 +176,13 @@ class Database:
         if self.is_sqlite:
             async with self.engine.connect() as connection:
                 return (await connection.execute(statement, params)).first()
-        sql, names, fixed = _driver_form(statement, self.engine.dialect)
-        self.notify_driver_listeners(sql)
+        form = _driver_form(statement, self.engine.dialect)
+        arguments = form.arguments(params)
+        self.notify_driver_listeners(form.sql)
         raw = await self.engine.raw_connection()
         driver: asyncpg.Connection = raw.driver_connection
         try:
-            row: Sequence[Any] | None = await driver.fetchrow(
-                sql, *(params[name] if name in params else fixed[name] for name in names)
-            )
+            row: Sequence[Any] | None = await driver.fetchrow(form.sql, *arguments)
         except BaseException as error:
             if isinstance(error, asyncpg.PostgresError) and not driver.is_closed():
                 # The server refused the statement; the connection is fine.
@@ -213,14 +215,13 @@ async def read_rows(
     database = session.info.get(DATABASE_KEY)
     if not session.info.get(DRIVER_READS_KEY) or not isinstance(database, Database):
         return (await connection.execute(statement, params)).all()
-    sql, names, fixed = _driver_form(statement, connection.dialect)
-    database.notify_driver_listeners(sql)
+    form = _driver_form(statement, connection.dialect)
+    arguments = form.arguments(params)
+    database.notify_driver_listeners(form.sql)
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     try:
-        rows: list[asyncpg.Record] = await driver.fetch(
-            sql, *(params[name] if name in params else fixed[name] for name in names)
-        )
+        rows: list[asyncpg.Record] = await driver.fetch(form.sql, *arguments)
     except Exception:
         if driver.is_closed():
             # Run through SQLAlchemy, which finds the connection closed too and handles the
@@ -235,25 +236,37 @@ async def read_rows(
     return rows
 
 
-def _echo(sql: str) -> None:
-    # As SQLAlchemy's own echo logs a statement.
-    logging.getLogger("sqlalchemy.engine.Engine").info("[driver] %s", sql)
+@dataclass(frozen=True)
+class _DriverForm:
+    """A statement as the driver runs it: its SQL, and where each argument comes from."""
+
+    sql: str
+    names: tuple[str, ...]
+    # Values the statement itself holds (literals); the other names must be given.
+    fixed: dict[str, Any]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments; a missing value is an error, as in SQLAlchemy."""
+        try:
+            return [params[name] if name in params else self.fixed[name] for name in self.names]
+        except KeyError as missing:
+            raise ValueError(f"A value is required for bind parameter {missing}") from None
 
 
-# The SQL text, parameter order and fixed parameter values of each driver-run statement.
-_driver_forms: dict[int, tuple[Executable, tuple[str, tuple[str, ...], dict[str, Any]]]] = {}
+# Compiled once per statement object, and forgotten with it.
+_driver_forms: "WeakKeyDictionary[Executable, _DriverForm]" = WeakKeyDictionary()
 
 
-def _driver_form(
-    statement: Executable, dialect: Dialect
-) -> tuple[str, tuple[str, ...], dict[str, Any]]:
-    cached = _driver_forms.get(id(statement))
-    if cached is None:
+def _driver_form(statement: Executable, dialect: Dialect) -> _DriverForm:
+    form = _driver_forms.get(statement)
+    if form is None:
         compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-        form = (str(compiled), tuple(compiled.positiontup or ()), dict(compiled.params))
-        # Kept with the statement itself, so that its id cannot be reused.
-        cached = _driver_forms[id(statement)] = (statement, form)
-    return cached[1]
+        if compiled.post_compile_params:
+            raise ValueError("expanding parameters (IN lists) cannot run on the driver")
+        names = tuple(compiled.positiontup or ())
+        fixed = {name: compiled.params[name] for name in names if not compiled.binds[name].required}
+        form = _driver_forms[statement] = _DriverForm(str(compiled), names, fixed)
+    return form
 
 
 def signal_after_commit(session: AsyncSession, signal: str) -> None:

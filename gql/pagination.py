@@ -185,15 +185,16 @@ def _after(sort: SortKey) -> ColumnElement[bool]:
 
 
 # Built once per listed statement, sort and cursor presence: building and cache-keying a
-# statement cost as much as running it. Bounded, for callers whose statements vary.
-@lru_cache(maxsize=256)
+# statement cost as much as running it. Bounded, above the shapes the schema can ask for
+# (288 product lists, a few others), for callers whose statements vary.
+@lru_cache(maxsize=1024)
 def _page_statement(statement: Select[Any], sort: SortKey, after: bool) -> Select[Any]:
     if after:
         statement = statement.where(_after(sort))
     return statement.order_by(*sort.order_by()).limit(bindparam(PAGE_LIMIT, type_=Integer))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _count_statement(statement: Select[Any]) -> Select[int]:
     return select(func.count()).select_from(statement.order_by(None).subquery())
 

@@ -2,6 +2,7 @@
 seen by the statement listeners, and a connection that stays sound when a read fails."""
 
 import asyncio
+import gc
 
 import asyncpg
 import pytest
@@ -9,7 +10,7 @@ from sqlalchemy import Integer, bindparam, func, literal, select
 
 from gql.catalog.models import Product
 from gql.config import Settings
-from gql.db import Database, new_session, read_rows
+from gql.db import Database, _driver_form, _driver_forms, new_session, read_rows
 from tests.conftest import StatementCounter, make_settings
 from tests.factories import make_product
 
@@ -76,3 +77,37 @@ async def test_a_read_cancelled_mid_statement_leaves_no_busy_connection(
         assert [tuple(row) for row in rows] == [(7,)]
     finally:
         await own.dispose()
+
+
+async def test_a_missing_parameter_is_an_error_not_a_null(db: Database) -> None:
+    async with new_session(db, write=False, transaction=False) as session:
+        with pytest.raises(ValueError, match="floor"):
+            await read_rows(session, BY_PRICE, {})
+
+
+async def test_db_echo_logs_driver_reads(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given
+    own = Database(make_settings(settings.database_url, db_echo=True))
+    try:
+        # when
+        async with new_session(own, write=False, transaction=False) as session:
+            await read_rows(session, BY_PRICE, {"floor": 0})
+    finally:
+        await own.dispose()
+    # then
+    assert any(r.getMessage().startswith("[driver] SELECT product.sku") for r in caplog.records), (
+        caplog.text
+    )
+
+
+def test_a_compiled_form_is_forgotten_with_its_statement(db: Database) -> None:
+    # given: statements made and dropped, as an evicted page statement is
+    before = len(_driver_forms)
+    for floor in range(50):
+        _driver_form(select(Product.sku).where(Product.price >= floor), db.engine.dialect)
+    # when
+    gc.collect()
+    # then
+    assert len(_driver_forms) == before

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, inspect, select, update
+from sqlalchemy import Select, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -302,7 +302,7 @@ def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool,
 
 
 # The user's columns, read with the session check as plain values.
-_USER_KEYS = tuple(column.key for column in inspect(User).column_attrs)
+_USER_KEYS = tuple(column.key for column in User.__table__.columns)
 
 
 @cache

@@ -170,8 +170,10 @@ def _filter_params(product_filter: ProductFilter) -> dict[str, Any]:
         (product_filter.min_price, "minPrice", "min_price"),
         (product_filter.max_price, "maxPrice", "max_price"),
     ):
-        if bound is not None and (not bound.is_finite() or bound < 0):
-            raise BadUserInput(f"`{field}` must be a non-negative number.", field=f"filter.{field}")
+        if bound is not None and (not bound.is_finite() or not 0 <= bound <= MAX_PRICE):
+            raise BadUserInput(
+                f"`{field}` must be a number from 0 to {MAX_PRICE}.", field=f"filter.{field}"
+            )
         if bound is not None:
             params[name] = bound
     return params

@@ -107,16 +107,12 @@ async def list_movements(
     session: AsyncSession, *, product_id: int | None, first: int | None, after: str | None
 ) -> Page[StockMovement]:
     """Ledger rows in ledger order, of one product or of all."""
-    if product_id is None:
-        return await paginate(session, WHOLE_LEDGER, LEDGER_ORDER, first=first, after=after)
-    return await paginate(
-        session,
-        MOVEMENTS_OF_PRODUCT,
-        LEDGER_ORDER,
-        first=first,
-        after=after,
-        params={"product_id": product_id},
+    statement, params = (
+        (WHOLE_LEDGER, {})
+        if product_id is None
+        else (MOVEMENTS_OF_PRODUCT, {"product_id": product_id})
     )
+    return await paginate(session, statement, LEDGER_ORDER, first=first, after=after, params=params)
 
 
 async def movements_after(

@@ -227,16 +227,10 @@ async def list_orders(
     after: str | None,
 ) -> Page[Order]:
     """Newest first: the viewer's own orders, or everyone's with order:read_all."""
-    if may_read_all:
-        return await paginate(session, ALL_ORDERS, NEWEST_FIRST, first=first, after=after)
-    return await paginate(
-        session,
-        ORDERS_OF_CUSTOMER,
-        NEWEST_FIRST,
-        first=first,
-        after=after,
-        params={"customer_id": viewer_id},
+    statement, params = (
+        (ALL_ORDERS, {}) if may_read_all else (ORDERS_OF_CUSTOMER, {"customer_id": viewer_id})
     )
+    return await paginate(session, statement, NEWEST_FIRST, first=first, after=after, params=params)
 
 
 async def lines_of_orders(
