@@ -160,10 +160,16 @@ class Database:
         """Close every pooled connection."""
         await self.engine.dispose()
 
-    def notify_driver_listeners(self, sql: str) -> None:
-        """Tell the listeners (echo, tests counting statements) of a driver-run statement."""
+    def driver_call(
+        self, statement: Executable, params: Mapping[str, Any]
+    ) -> tuple[str, list[Any]]:
+        """The SQL and positional arguments of a statement about to run on the driver, told
+        to the listeners (echo, tests counting statements)."""
+        form = _driver_form(statement, self.engine.dialect)
+        arguments = form.arguments(params)
         for listener in self.driver_listeners:
-            listener(sql)
+            listener(form.sql)
+        return form.sql, arguments
 
     async def read_row(self, statement: Executable, **params: Any) -> Sequence[Any] | None:
         """The first row of a fixed read statement, run on its own (no transaction).
@@ -176,13 +182,11 @@ class Database:
         if self.is_sqlite:
             async with self.engine.connect() as connection:
                 return (await connection.execute(statement, params)).first()
-        form = _driver_form(statement, self.engine.dialect)
-        arguments = form.arguments(params)
-        self.notify_driver_listeners(form.sql)
+        sql, arguments = self.driver_call(statement, params)
         raw = await self.engine.raw_connection()
         driver: asyncpg.Connection = raw.driver_connection
         try:
-            row: Sequence[Any] | None = await driver.fetchrow(form.sql, *arguments)
+            row: Sequence[Any] | None = await driver.fetchrow(sql, *arguments)
         except BaseException as error:
             if isinstance(error, asyncpg.PostgresError) and not driver.is_closed():
                 # The server refused the statement; the connection is fine.
@@ -215,13 +219,11 @@ async def read_rows(
     database = session.info.get(DATABASE_KEY)
     if not session.info.get(DRIVER_READS_KEY) or not isinstance(database, Database):
         return (await connection.execute(statement, params)).all()
-    form = _driver_form(statement, connection.dialect)
-    arguments = form.arguments(params)
-    database.notify_driver_listeners(form.sql)
+    sql, arguments = database.driver_call(statement, params)
     raw = await connection.get_raw_connection()
     driver: asyncpg.Connection = raw.driver_connection
     try:
-        rows: list[asyncpg.Record] = await driver.fetch(form.sql, *arguments)
+        rows: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
     except Exception:
         if driver.is_closed():
             # Run through SQLAlchemy, which finds the connection closed too and handles the

@@ -214,8 +214,8 @@ async def paginate(
     NamedTuple's `_make`) its rows as those, read as plain rows (no ORM result processing,
     attributes as fast as a tuple's)."""
     limit = page_size(first)
-    page_params = dict(params or {})
-    page_params[PAGE_LIMIT] = limit + 1
+    list_params = dict(params or {})
+    page_params = list_params | {PAGE_LIMIT: limit + 1}
     if after is not None:
         for i, value in enumerate(decode_cursor(sort, after)):
             page_params[f"after_{i}"] = value
@@ -231,5 +231,5 @@ async def paginate(
         has_next_page=len(rows) > limit,
         has_previous_page=after is not None,
         count_statement=_count_statement(statement),
-        params=dict(params or {}),
+        params=list_params,
     )
