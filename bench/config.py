@@ -7,7 +7,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
-WORKLOADS = ("Q", "QDEEP", "O", "S")
+# BENCH_ONLY names, case-insensitive, without "-", "_" or "+" (O-spread: OSPREAD, Qw+W: QWW).
+WORKLOADS = ("Q", "QDEEP", "O", "OSPREAD", "QWW", "S")
 
 
 def _str(name: str, default: str) -> str:
@@ -28,7 +29,10 @@ def _workloads() -> frozenset[str]:
     raw = os.environ.get("BENCH_ONLY", "").strip()
     if not raw:
         return frozenset(WORKLOADS)
-    chosen = {part.strip().upper().replace("-", "").replace("_", "") for part in raw.split(",")}
+    chosen = {
+        part.strip().upper().replace("-", "").replace("_", "").replace("+", "")
+        for part in raw.split(",")
+    }
     unknown = chosen - set(WORKLOADS)
     if unknown:
         raise SystemExit(

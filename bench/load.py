@@ -6,7 +6,7 @@ import resource
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -40,6 +40,16 @@ class LoadResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-friendly fields."""
         return asdict(self)
+
+
+class Companion(Protocol):
+    """Something that runs beside the measured window only (a sampler, a stream of writes)."""
+
+    async def start(self) -> None:
+        """Begin, right before the window."""
+
+    async def stop(self) -> dict[str, Any]:
+        """End, right after the window; what it saw."""
 
 
 def _write(directory: Path, name: str, text: str) -> str:
@@ -86,8 +96,12 @@ async def measure(
     headers: dict[str, str] | None = None,
     tokens: list[str] | None = None,
     warmup: bool = True,
-) -> LoadResult:
-    """Warm up, then one timed wrk run; server CPU from /proc before and after it."""
+    random_id: tuple[int, int] | None = None,
+    companions: list[Companion] | None = None,
+) -> tuple[LoadResult, list[dict[str, Any]]]:
+    """Warm up, then one timed wrk run; server CPU from /proc before and after it. With
+    `random_id`, each request's `__RANDOM_ID__` becomes an id drawn from that range; the
+    companions run beside the window alone, and what they saw is returned with the result."""
     import os
 
     with tempfile.TemporaryDirectory(prefix="gql-bench-") as tmp:
@@ -99,17 +113,21 @@ async def measure(
             ),
             "BENCH_TOKENS": _write(directory, "tokens.txt", "\n".join(tokens or [])),
             "BENCH_EXPECT": expect,
+            "BENCH_RANDOM_ID": f"{random_id[0]}:{random_id[1]}" if random_id else "",
         }
         await wait_idle(server.pid)
         if warmup and config.warmup > 0:
             await _wrk(config, server.spec.url, config.warmup, env)
             # Requests that the warm-up left in flight must not count in the window.
             await wait_idle(server.pid)
+        for companion in companions or []:
+            await companion.start()
         before = cpu_census(config.database)
         wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         raw = await _wrk(config, server.spec.url, config.duration, env)
         wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
         after = cpu_census(config.database)
+        seen = [await companion.stop() for companion in companions or []]
     cpu = cpu_between(before, after, set(descendants(server.pid)))
     cpu["load"] += (wrk_after.ru_utime + wrk_after.ru_stime) - (
         wrk_before.ru_utime + wrk_before.ru_stime
@@ -120,7 +138,7 @@ async def measure(
     )
     requests = max(1, raw["requests"])
     seconds = raw["duration_us"] / 1e6
-    return LoadResult(
+    result = LoadResult(
         requests=raw["requests"],
         seconds=round(seconds, 2),
         rps=round(raw["requests"] / seconds, 1),
@@ -140,6 +158,7 @@ async def measure(
         rss_mib=round(rss_kib(server.pid) / 1024, 1),
         sample_error=raw["sample"],
     )
+    return result, seen
 
 
 @dataclass

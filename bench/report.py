@@ -19,6 +19,10 @@ def _run(
     return max(matching, key=lambda r: r["rps"], default=None)
 
 
+def _best_raw(results: dict[str, Any], workload: str) -> dict[str, Any] | None:
+    return max(results.get("raw", {}).get(workload, []), key=lambda r: r["tps"], default=None)
+
+
 def _round(run: dict[str, Any]) -> str:
     return f", round {run['round']}" if "round" in run else ""
 
@@ -64,18 +68,35 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     s50, s10 = _stmts(results, "gql", "Q first=50"), _stmts(results, "gql", "Q first=10")
     if s50 is not None and s10 is not None:
         add("Q: gql statements/req at first=50 vs first=10", s50 - s10, "difference 0", s50 == s10)
-    o = _run(results, "O", "gql", "placeOrder")
-    raw = results.get("raw_orders")
-    if o and raw:
-        value = _ratio(o["rps"], raw["tps"])
+    for workload, goal in (("O", 0.25), ("O-spread", 0.5)):
+        o = _run(results, workload, "gql", "placeOrder")
+        raw = _best_raw(results, workload)
+        if o and raw:
+            value = _ratio(o["rps"], raw["tps"])
+            add(
+                f"{workload}: gql placeOrder / raw asyncpg tx/s (tables without gql's triggers)",
+                value,
+                f">= {goal}x",
+                value is not None and value >= goal,
+            )
+    waits = [
+        r["locks"]["lock_waiting_avg"]
+        for r in results.get("runs", [])
+        if r["workload"] == "O-spread" and r["server"] == "gql" and "locks" in r
+    ]
+    if waits:
         add(
-            "O: gql placeOrder / raw asyncpg tx/s",
-            value,
-            ">= 0.15x",
-            value is not None and value >= 0.15,
+            "O-spread: gql backends waiting on a lock, average (worst round)",
+            max(waits),
+            "<= 1",
+            max(waits) <= 1,
         )
-    if "ledger" in results:
-        add("O: gql check-ledger after the run", None, "clean", results["ledger"]["clean"])
+    value = _ratio(rps("Qw+W", "gql", "Qw+W"), rps("Qw+W", "gql", "Qw"))
+    if value is not None:
+        name = "Qw+W: Q warm with 20 placeOrder/s / Q warm alone req/s"
+        add(name, value, ">= 0.9x", value >= 0.9)
+    for workload, check in results.get("ledger", {}).items():
+        add(f"{workload}: gql check-ledger after the run", None, "clean", check["clean"])
     subs = results.get("subscriptions", [])
     for count in sorted({s["subscribers"] for s in subs}):
         g = next((s for s in subs if s["server"] == "gql" and s["subscribers"] == count), None)
@@ -114,6 +135,41 @@ def _table(header: list[str], rows: list[list[Any]]) -> Iterator[str]:
         yield "| " + " | ".join(_fmt(v) for v in row) + " |"
 
 
+def _lock_table(results: dict[str, Any]) -> list[str]:
+    """Lock waits sampled from pg_stat_activity every 20 ms during the write windows."""
+    rows = [
+        [r["workload"], f"gql{_round(r)}", r["rps"], r["locks"]]
+        for r in results.get("runs", [])
+        if "locks" in r
+    ] + [
+        [workload, f"raw asyncpg{_round(raw)}", raw["tps"], raw["locks"]]
+        for workload, raws in results.get("raw", {}).items()
+        for raw in raws
+        if "locks" in raw
+    ]
+    if not rows:
+        return []
+    header = [
+        "workload", "server", "req/s", "backends waiting on a lock (avg)",
+        "backends in a statement or transaction (avg)", "wait events (avg backends)",
+    ]  # fmt: skip
+    table = [
+        [w, server, rate, locks["lock_waiting_avg"], locks["busy_backends_avg"],
+         ", ".join(f"{k} {v:g}" for k, v in locks["wait_events_avg"].items()) or "-"]
+        for w, server, rate, locks in rows
+    ]  # fmt: skip
+    writes = [
+        f"{r['workload']} gql{_round(r)}: {r['writes']}"
+        for r in results.get("runs", [])
+        if "writes" in r
+    ]
+    lines = ["", "## Lock waits during the write windows (pg_stat_activity every 20 ms)", ""]
+    lines += list(_table(header, table))
+    if writes:
+        lines += ["", "Writes beside Qw+W: " + "; ".join(writes)]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The human-readable report."""
     meta = results["meta"]
@@ -137,6 +193,8 @@ def markdown(results: dict[str, Any]) -> str:
         "Q": "Q: first 50 products by id with images",
         "Q-deep": "Q by price: page 1 and page 200 (keyset)",
         "O": "O: placeOrder, 1 unit of one hot product, 64 customers",
+        "O-spread": "O-spread: placeOrder, 1 unit of a random product of 10,000, 64 customers",
+        "Qw+W": "Qw+W: Q with the response cache, alone and with 20 placeOrder/s off the page",
     }
     rows = []
     for run in results.get("runs", []):
@@ -149,7 +207,7 @@ def markdown(results: dict[str, Any]) -> str:
                 "gql",
                 "Q by price page 1" if run["variant"].endswith(" 1") else "Q-deep page 200",
             )
-        elif run["workload"] == "O":
+        elif run["workload"] in ("O", "O-spread"):
             stmts = _stmts(results, "gql", "O placeOrder")
         rows.append(
             [
@@ -165,13 +223,11 @@ def markdown(results: dict[str, Any]) -> str:
                 run["other_cpu_pct"],
             ]
         )
-    for raw in results.get("raw_orders_rounds") or [results.get("raw_orders")]:
-        if not raw:
-            continue
-        rows.append(
+    for workload, raws in results.get("raw", {}).items():
+        rows += [
             [
-                names["O"],
-                f"raw asyncpg (pool 10, 64 tasks{_round(raw)})",
+                names[workload],
+                f"raw asyncpg (pool 10, 64 tasks, no triggers{_round(raw)})",
                 raw["tps"],
                 raw["p50_ms"],
                 raw["p99_ms"],
@@ -181,12 +237,14 @@ def markdown(results: dict[str, Any]) -> str:
                 raw["failed"],
                 None,
             ]
-        )
+            for raw in raws
+        ]
     header = [
         "workload", "server", "req/s", "p50 ms", "p99 ms", "server CPU ms/req",
         "PostgreSQL CPU ms/req", "SQL/req", "errors", "other CPU %",
     ]  # fmt: skip
     lines += list(_table(header, rows))
+    lines += _lock_table(results)
     if results.get("subscriptions"):
         lines += [
             "",
@@ -243,8 +301,9 @@ def markdown(results: dict[str, Any]) -> str:
             [[t["target"], t["measured"], t["goal"], t["met"]] for t in targets(results)],
         )
     )
-    if results.get("ledger"):
-        lines += ["", f"`gql check-ledger` after O: {results['ledger']['output'].splitlines()[-1]}"]
+    for workload, check in results.get("ledger", {}).items():
+        last = check["output"].splitlines()[-1] if check["output"] else ""
+        lines += ["", f"`gql check-ledger` after {workload}: {last}"]
     if results.get("profile"):
         lines += ["", "## gql under Q: hottest frames (py-spy, % of samples)", ""]
         rows = [["self", f, p] for f, p in results["profile"]["self"][:10]]

@@ -17,7 +17,16 @@ from bench import report, servers
 from bench.config import BenchConfig
 from bench.proxy import CountingProxy
 from bench.seed import seed
-from bench.workloads import Bench, count_phase, o_workload, q_workload, qdeep_workload, s_workload
+from bench.workloads import (
+    Bench,
+    count_phase,
+    o_workload,
+    ospread_workload,
+    q_workload,
+    qdeep_workload,
+    qww_workload,
+    s_workload,
+)
 
 
 def _machine() -> str:
@@ -128,6 +137,8 @@ async def main() -> int:
             ({"Q"}, lambda: q_workload(bench, factories)),
             ({"QDEEP"}, lambda: qdeep_workload(bench)),
             ({"O"}, lambda: o_workload(bench)),
+            ({"OSPREAD"}, lambda: ospread_workload(bench)),
+            ({"QWW"}, lambda: qww_workload(bench)),
             ({"S"}, lambda: s_workload(bench)),
         ]
         try:

@@ -18,6 +18,8 @@ HUGE_STOCK = 1_000_000_000
 HOT_ORDER_PRODUCT = PRODUCTS  # placeOrder through gql
 HOT_RAW_PRODUCT = PRODUCTS - 1  # the raw asyncpg transaction rate
 EVENT_PRODUCT = PRODUCTS - 2  # adjustStock that stockChanged subscribers watch
+# Orders spread over the catalog pick among these (the special products above excluded).
+SPREAD_PRODUCTS = (1, PRODUCTS - 3)
 CUSTOMERS = 64
 PASSWORD = "bench-password-0001"
 STAFF_EMAIL = "bench-staff@bench.test"
@@ -116,6 +118,22 @@ async def _fill_catalog(conn: asyncpg.Connection) -> None:
     )
 
 
+async def _floor_tables(conn: asyncpg.Connection) -> None:
+    """The raw floor's tables: copies of `product` and `customer_order` with their columns,
+    defaults, checks, indexes and the customer's foreign key, but none of gql's triggers (the
+    floor never pays for gql's design)."""
+    await conn.execute("CREATE SCHEMA floor")
+    await conn.execute("CREATE TABLE floor.product (LIKE public.product INCLUDING ALL)")
+    await conn.execute("INSERT INTO floor.product SELECT * FROM public.product")
+    await conn.execute(
+        "CREATE TABLE floor.customer_order (LIKE public.customer_order INCLUDING ALL)"
+    )
+    await conn.execute(
+        "ALTER TABLE floor.customer_order "
+        "ADD FOREIGN KEY (customer_id) REFERENCES public.app_user (id)"
+    )
+
+
 async def _add_users(
     conn: asyncpg.Connection, emails: list[str], password_hash: str, role: str
 ) -> list[int]:
@@ -160,6 +178,7 @@ async def seed(config: BenchConfig, max_subscribers: int) -> Seeded:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT max(id) FROM {table}))"
                 )
+            await _floor_tables(conn)
         await conn.execute("VACUUM ANALYZE")
     finally:
         await conn.close()

@@ -16,16 +16,19 @@ import httpx
 from bench import profile, queries, servers
 from bench.config import ROOT, BenchConfig
 from bench.load import LoadResult, background_statements, count_statements, measure
+from bench.locks import LockWaitSampler
 from bench.proxy import CountingProxy
 from bench.seed import (
     EVENT_PRODUCT,
     HOT_ORDER_PRODUCT,
     HOT_RAW_PRODUCT,
     HUGE_STOCK,
+    SPREAD_PRODUCTS,
     Seeded,
     mint_sessions,
 )
 from bench.servers import Server, ServerSpec, rss_kib, running
+from bench.writes import OrderStream
 
 SpecFactory = Callable[[BenchConfig, int | None], ServerSpec]
 
@@ -96,6 +99,10 @@ class Bench:
         """The staff bearer header (gql's Product.stock needs inventory:read)."""
         return {"Authorization": f"Bearer {self.staff_token}"}
 
+    def lock_sampler(self) -> LockWaitSampler:
+        """Lock waits of the bench database's backends, sampled every 20 ms."""
+        return LockWaitSampler(self.config.dsn(), self.config.database)
+
 
 def _extract(name: str) -> Callable[[dict[str, Any]], list[queries.Product]]:
     return (
@@ -111,11 +118,14 @@ def _q_body(name: str) -> dict[str, Any]:
     return queries.q_body()
 
 
-async def _verify_q(bench: Bench, server: Server, token: str = "") -> None:
+async def _verify_q(bench: Bench, server: Server, token: str = "", seeded: bool = True) -> None:
+    """Q's answer: 50 products with 4 images each, equal to the seeded data unless orders
+    have changed stock since (`seeded=False`)."""
     answer = await bench.post(server.spec.url, _q_body(server.spec.name), token)
     if "errors" in answer:
         raise AssertionError(f"{server.spec.name}: {answer['errors']}")
-    queries.check_page(_extract(server.spec.name)(answer), queries.expected_first())
+    expected = queries.expected_first() if seeded else None
+    queries.check_page(_extract(server.spec.name)(answer), expected)
 
 
 def _record_count(bench: Bench, server: str, what: str, count: Any) -> None:
@@ -194,7 +204,7 @@ async def q_workload(bench: Bench, factories: list[SpecFactory]) -> None:
                     sampler = asyncio.create_task(
                         profile.record(server.pid, delay, seconds, "gql-q")
                     )
-                result = await measure(
+                result, _ = await measure(
                     bench.config,
                     server,
                     _q_body(spec.name),
@@ -209,7 +219,7 @@ async def q_workload(bench: Bench, factories: list[SpecFactory]) -> None:
         async with running(spec, bench.config, "gql-warm") as server:
             await _verify_q(bench, server, bench.staff_token)
             warm_headers = bench.headers() | bench.config.warm_headers
-            result = await measure(
+            result, _ = await measure(
                 bench.config, server, _q_body(spec.name), expect='"edges"', headers=warm_headers
             )
             bench.row("Q", "gql", "warm", result, note="response cache on", round=round_number)
@@ -244,7 +254,7 @@ async def qdeep_workload(bench: Bench) -> None:
         for variant, after in (("price page 1", None), ("price page 200", cursor)):
             answer = await bench.post(spec.url, queries.q_by_price_body(after), bench.staff_token)
             queries.check_page(queries.relay_products(answer))
-            result = await measure(
+            result, _ = await measure(
                 bench.config,
                 server,
                 queries.q_by_price_body(after),
@@ -254,7 +264,8 @@ async def qdeep_workload(bench: Bench) -> None:
             bench.row("Q-deep", "gql", variant, result)
 
 
-async def _check_ledger(bench: Bench) -> dict[str, Any]:
+async def _check_ledger(bench: Bench, after: str) -> None:
+    """`gql check-ledger` on the bench database, recorded under the workload it follows."""
     env = os.environ | {"DATABASE_URL": bench.config.sqlalchemy_url(), "ENV": "development"}
     process = await asyncio.create_subprocess_exec(
         str(ROOT / ".venv" / "bin" / "gql"), "check-ledger", env=env, cwd=ROOT,
@@ -262,20 +273,27 @@ async def _check_ledger(bench: Bench) -> dict[str, Any]:
     )  # fmt: skip
     out, _ = await asyncio.wait_for(process.communicate(), 120)
     text = out.decode(errors="replace").strip()
-    return {"clean": process.returncode == 0, "output": text[-500:]}
+    clean = process.returncode == 0
+    bench.results.setdefault("ledger", {})[after] = {"clean": clean, "output": text[-500:]}
+    bench.log(f"check-ledger after {after}: {'clean' if clean else 'NOT CLEAN'}")
 
 
-async def _raw_orders(bench: Bench) -> dict[str, Any]:
-    """The raw asyncpg transaction rate on its own hot product, then undone."""
+async def _raw_orders(
+    bench: Bench, products: tuple[int, int], sampler: LockWaitSampler | None = None
+) -> dict[str, Any]:
+    """The raw asyncpg transaction rate on the floor's own tables (no gql triggers), on the
+    products of the inclusive id range; its orders are deleted afterwards."""
     command = [
         "taskset", "-c", bench.config.server_core, sys.executable, "-m", "bench.rawsql",
-        "--dsn", bench.config.dsn(), "--product", str(HOT_RAW_PRODUCT),
+        "--dsn", bench.config.dsn(), "--products", f"{products[0]}:{products[1]}",
         "--customer", str(bench.seeded.raw_customer_id),
     ]  # fmt: skip
     results = []
-    for seconds in (bench.config.warmup, bench.config.duration):
+    for seconds, window in ((bench.config.warmup, False), (bench.config.duration, True)):
         if seconds <= 0:
             continue
+        if window and sampler is not None:
+            await sampler.start()
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         process = await asyncio.create_subprocess_exec(
             *command, "--seconds", str(seconds), cwd=ROOT, stdout=asyncio.subprocess.PIPE
@@ -283,49 +301,107 @@ async def _raw_orders(bench: Bench) -> dict[str, Any]:
         out, _ = await asyncio.wait_for(process.communicate(), seconds + 60)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         result = json.loads(out)
+        if window and sampler is not None:
+            result["locks"] = await sampler.stop()
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         result["cpu_ms_per_tx"] = round(cpu * 1000 / max(1, result["tx"]), 3)
         results.append(result)
-    # Undo: these orders bypass the ledger on purpose (they are the raw floor).
     conn = await asyncpg.connect(bench.config.dsn())
     try:
+        await conn.execute("TRUNCATE floor.customer_order")
         await conn.execute(
-            "DELETE FROM customer_order WHERE customer_id = $1", bench.seeded.raw_customer_id
-        )
-        await conn.execute(
-            "UPDATE product SET stock = $1 WHERE id = $2", HUGE_STOCK, HOT_RAW_PRODUCT
+            "UPDATE floor.product SET stock = $1 WHERE id = $2", HUGE_STOCK, HOT_RAW_PRODUCT
         )
     finally:
         await conn.close()
     return results[-1]
 
 
-async def o_workload(bench: Bench) -> None:
-    """O: placeOrder of 1 unit of one hot product by 64 customers, against raw SQL, in
-    alternation BENCH_ROUNDS times."""
+async def _orders_against_raw(
+    bench: Bench,
+    workload: str,
+    product: tuple[int, int],
+    raw_product: tuple[int, int],
+    log_name: str,
+) -> None:
+    """placeOrder through gql against the raw transaction, in alternation BENCH_ROUNDS
+    times, with lock waits sampled in every window; then `gql check-ledger`."""
     spec = bench.gql_spec()
-    body = {"query": queries.PLACE_ORDER, "variables": {"id": str(HOT_ORDER_PRODUCT)}}
-    raw_rounds = []
+    random_id = product if product[0] != product[1] else None
+    body = {
+        "query": queries.PLACE_ORDER,
+        "variables": {"id": "__RANDOM_ID__" if random_id else str(product[0])},
+    }
     for round_number in range(1, bench.config.rounds + 1):
-        async with running(spec, bench.config, "gql-orders") as server:
+        async with running(spec, bench.config, log_name) as server:
             await bench.ensure_tokens(spec.url, customers=True)
-            answer = await bench.post(spec.url, body, bench.customer_tokens[0])
+            probe = {"query": body["query"], "variables": {"id": str(product[0])}}
+            answer = await bench.post(spec.url, probe, bench.customer_tokens[0])
             if answer["data"]["placeOrder"]["__typename"] != "PlaceOrderSuccess":
                 raise AssertionError(f"placeOrder answered {answer}")
-            result = await measure(
-                bench.config, server, body, expect="PlaceOrderSuccess", tokens=bench.customer_tokens
+            result, (locks,) = await measure(
+                bench.config,
+                server,
+                body,
+                expect="PlaceOrderSuccess",
+                tokens=bench.customer_tokens,
+                random_id=random_id,
+                companions=[bench.lock_sampler()],
             )
-            bench.row("O", "gql", "placeOrder", result, round=round_number)
-        raw = await _raw_orders(bench) | {"round": round_number}
-        raw_rounds.append(raw)
+            bench.row(workload, "gql", "placeOrder", result, round=round_number, locks=locks)
+            bench.log(f"  lock waits: {locks}")
+        raw = await _raw_orders(bench, raw_product, bench.lock_sampler())
+        raw |= {"round": round_number}
+        bench.results.setdefault("raw", {}).setdefault(workload, []).append(raw)
         bench.log(
-            f"O raw asyncpg (round {round_number}): {raw['tps']} tx/s, p99 {raw['p99_ms']} ms, "
-            f"{raw['cpu_ms_per_tx']} CPU ms/tx"
+            f"{workload} raw asyncpg (round {round_number}): {raw['tps']} tx/s, "
+            f"p99 {raw['p99_ms']} ms, {raw['cpu_ms_per_tx']} CPU ms/tx, locks {raw['locks']}"
         )
-    bench.results["raw_orders_rounds"] = raw_rounds
-    bench.results["raw_orders"] = max(raw_rounds, key=lambda r: r["tps"])
-    bench.results["ledger"] = await _check_ledger(bench)
-    bench.log(f"check-ledger: {'clean' if bench.results['ledger']['clean'] else 'NOT CLEAN'}")
+    await _check_ledger(bench, workload)
+
+
+async def o_workload(bench: Bench) -> None:
+    """O: placeOrder of 1 unit of one hot product by 64 customers, against the raw
+    transaction on its own hot product."""
+    hot, raw_hot = (HOT_ORDER_PRODUCT,) * 2, (HOT_RAW_PRODUCT,) * 2
+    await _orders_against_raw(bench, "O", hot, raw_hot, "gql-orders")
+
+
+async def ospread_workload(bench: Bench) -> None:
+    """O-spread: placeOrder of 1 unit of a random product among 10,000 by 64 customers,
+    against the raw transaction spread the same way."""
+    await _orders_against_raw(
+        bench, "O-spread", SPREAD_PRODUCTS, SPREAD_PRODUCTS, "gql-orders-spread"
+    )
+
+
+async def qww_workload(bench: Bench) -> None:
+    """Qw+W: Q with the response cache on while 20 placeOrder/s hit products that are not on
+    the page, against Qw on the same server without writes, in alternation."""
+    spec = bench.gql_spec(cache=True)
+    off_page = (51, SPREAD_PRODUCTS[1])
+    for round_number in range(1, bench.config.rounds + 1):
+        async with running(spec, bench.config, "gql-warm-writes") as server:
+            await bench.ensure_tokens(spec.url, customers=True)
+            # O-spread may have sold units of these products.
+            await _verify_q(bench, server, bench.staff_token, seeded=False)
+            headers = bench.headers() | bench.config.warm_headers
+            alone, _ = await measure(
+                bench.config, server, queries.q_body(), expect='"edges"', headers=headers
+            )
+            bench.row("Qw+W", "gql", "Qw", alone, round=round_number)
+            stream = OrderStream(spec.url, bench.customer_tokens, off_page)
+            mixed, (writes,) = await measure(
+                bench.config,
+                server,
+                queries.q_body(),
+                expect='"edges"',
+                headers=headers,
+                companions=[stream],
+            )
+            bench.row("Qw+W", "gql", "Qw+W", mixed, round=round_number, writes=writes)
+            bench.log(f"  writes: {writes}")
+    await _check_ledger(bench, "Qw+W")
 
 
 async def _subscribers(

@@ -1,7 +1,9 @@
 -- wrk script: POST a GraphQL body, optionally rotating bearer tokens, and check answers.
 -- BENCH_BODY: file with the JSON body; BENCH_HEADERS: file of "Name: value" lines;
 -- BENCH_TOKENS: file of access tokens (one per line, used in turn); BENCH_EXPECT: a
--- substring every good answer contains. A JSON summary is printed on a BENCH_JSON line.
+-- substring every good answer contains; BENCH_RANDOM_ID: "lo:hi", each request's body gets
+-- a random integer in [lo, hi] in place of __RANDOM_ID__. A JSON summary is printed on a
+-- BENCH_JSON line.
 
 local threads = {}
 
@@ -35,14 +37,24 @@ function init(args)
     for token in read(tpath):gmatch("%S+") do table.insert(tokens, token) end
   end
   nexttoken = 1
+  local range = os.getenv("BENCH_RANDOM_ID") or ""
+  lo, hi = range:match("^(%d+):(%d+)$")
+  if lo then
+    lo, hi = tonumber(lo), tonumber(hi)
+    math.randomseed(os.time())
+  end
   fixed = wrk.format("POST", wrk.path, headers, body)
 end
 
 function request()
-  if #tokens == 0 then return fixed end
-  headers["Authorization"] = "Bearer " .. tokens[nexttoken]
-  nexttoken = nexttoken % #tokens + 1
-  return wrk.format("POST", wrk.path, headers, body)
+  if #tokens == 0 and not lo then return fixed end
+  if #tokens > 0 then
+    headers["Authorization"] = "Bearer " .. tokens[nexttoken]
+    nexttoken = nexttoken % #tokens + 1
+  end
+  local this = body
+  if lo then this = body:gsub("__RANDOM_ID__", tostring(math.random(lo, hi))) end
+  return wrk.format("POST", wrk.path, headers, this)
 end
 
 function response(status, hdrs, resp)
