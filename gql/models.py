@@ -9,7 +9,7 @@ from gql.auth.models import (
     role_permission,
     user_role,
 )
-from gql.cache.models import DataVersion
+from gql.cache.models import CatalogVersion
 from gql.catalog.models import Product, ProductImage
 from gql.db import Base
 from gql.inventory.models import StockMovement
@@ -19,7 +19,7 @@ from gql.web.ratelimit import RateLimitWindow
 __all__ = [
     "AuthSession",
     "Base",
-    "DataVersion",
+    "CatalogVersion",
     "LoginFailure",
     "Order",
     "OrderLine",

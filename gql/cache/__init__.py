@@ -1,1 +1,1 @@
-"""Response caching of catalog reads, invalidated by a data version in the database."""
+"""Response caching of catalog reads, invalidated as finely as the data changes."""

@@ -1,27 +1,26 @@
-"""The data versions that cached responses are checked against."""
+"""The catalog versions that cached answers are checked against."""
 
-from functools import cache
-
-from sqlalchemy import BigInteger, Select, String, select
+from sqlalchemy import BigInteger, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gql.db import Base
 
-# Bumped by database triggers on every change to products and their images (stock
-# included), in the writing transaction itself; see migration 0006.
-CATALOG = "catalog"
+# Edits of products in different shards never wait for each other (shard = product id % 64).
+CATALOG_SHARDS = 64
 
 
-class DataVersion(Base):
-    """A counter per kind of data, raised by every committed change to it."""
+class CatalogVersion(Base):
+    """Counters of one shard of the catalog, raised by committed changes to its products.
 
-    __tablename__ = "data_version"
+    `edits`: a product made, changed (other than its stock) or deleted, an image added,
+    changed or removed; raised by triggers in the writing transaction (migration 0008).
+    `availability`: a product sold out or back in stock; raised with the ledger rows
+    (gql.cache.versions.note_availability). A stock change alone raises neither: it raises
+    its own product's `version`.
+    """
 
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    version: Mapped[int] = mapped_column(BigInteger)
+    __tablename__ = "catalog_version"
 
-
-@cache
-def catalog_version_query() -> Select[int]:
-    """The catalog's current version (no row, read as 0, before its first change)."""
-    return select(DataVersion.version).where(DataVersion.name == CATALOG)
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    edits: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    availability: Mapped[int] = mapped_column(BigInteger, server_default="0")

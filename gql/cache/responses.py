@@ -1,16 +1,20 @@
-"""The response cache: catalog reads answered from memory while the data is unchanged.
+"""The response cache: catalog reads answered from memory while their data is unchanged.
 
 A read qualifies when every root field it selects is public catalog data (`product`,
 `products`): its answer then depends only on the document, the variables and what the
-caller may see (their permissions), never on who they are. Each entry remembers the
-catalog's data version read *before* the answer was computed; it is served only while the
-version is still the same, so an answer can never be older than the last committed write.
+caller may see (their permissions), never on who they are. Each entry remembers what it
+depends on (gql.cache.versions): the catalog's edit counters read *before* the answer was
+computed, the products it shows at the versions it showed them, and, when it filtered on
+`inStock`, the availability counters. It is served only while all of them are the same in
+the statement that checks the caller, so an answer is never older than the last committed
+write that could change it, in any process; a stock change to product X leaves answers
+that do not show X alone.
 """
 
 import hashlib
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -31,7 +35,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql.auth.service import AuthTools, granted_by, session_scope_check
 from gql.auth.tokens import InvalidToken
-from gql.cache.models import catalog_version_query
+from gql.cache.dependencies import ReadDependencies, recording
+from gql.cache.versions import (
+    CatalogVersions,
+    product_ids_parameter,
+    version_columns,
+    versions_check,
+)
 from gql.config import Settings
 from gql.context import bearer_token
 from gql.db import Database
@@ -60,39 +70,72 @@ class CatalogRead:
 
 @dataclass(frozen=True)
 class Entry:
-    """One cached answer and the catalog version it was computed at."""
+    """One cached answer and what it was computed from."""
 
-    version: int
+    edits: int
+    # None when no `inStock` filter chose the products: availability changes pass it by.
+    availability: int | None
+    product_ids: tuple[int, ...]
+    products_version: int
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: bytes
 
+    def fresh(self, product_ids: tuple[int, ...], now: CatalogVersions) -> bool:
+        """Whether nothing it depends on changed, by versions read for `product_ids`."""
+        return (
+            self.edits == now.edits
+            and self.product_ids == product_ids
+            and self.products_version == now.products
+            and (self.availability is None or self.availability == now.availability)
+        )
+
+
+@dataclass
+class Slot:
+    """The answers to one request body, one per permission scope, and the products whose
+    versions the next check reads (those of the answer stored last)."""
+
+    product_ids: tuple[int, ...] = ()
+    entries: dict[str, Entry] = field(default_factory=dict)
+
 
 class ResponseStore:
-    """A bounded LRU map from request keys to answers."""
+    """A bounded LRU map from request keys to slots of answers."""
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._entries: OrderedDict[bytes, Entry] = OrderedDict()
+        self._slots: OrderedDict[bytes, Slot] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def get(self, key: bytes, version: int) -> Entry | None:
-        """The answer for `key` if it was computed at `version`."""
-        entry = self._entries.get(key)
-        if entry is None or entry.version != version:
+    def slot(self, key: bytes) -> Slot | None:
+        """The answers kept for `key`, now the most recently used."""
+        slot = self._slots.get(key)
+        if slot is not None:
+            self._slots.move_to_end(key)
+        return slot
+
+    def get(self, key: bytes, scope: str, now: CatalogVersions) -> Entry | None:
+        """The answer for `key` and `scope` if nothing it depends on changed."""
+        slot = self._slots.get(key)
+        entry = slot.entries.get(scope) if slot is not None else None
+        if slot is None or entry is None or not entry.fresh(slot.product_ids, now):
             self.misses += 1
             return None
-        self._entries.move_to_end(key)
         self.hits += 1
         return entry
 
-    def put(self, key: bytes, entry: Entry) -> None:
-        """Remember an answer, forgetting the least recently used beyond the size."""
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+    def put(self, key: bytes, scope: str, entry: Entry) -> None:
+        """Remember an answer, forgetting the least recently used bodies beyond the size."""
+        slot = self._slots.get(key)
+        if slot is None:
+            slot = self._slots[key] = Slot()
+        slot.entries[scope] = entry
+        slot.product_ids = entry.product_ids
+        self._slots.move_to_end(key)
+        while len(self._slots) > self.size:
+            self._slots.popitem(last=False)
 
 
 def reads_only_the_catalog(document: DocumentNode, operation_name: str | None) -> bool:
@@ -133,8 +176,8 @@ def _root_fields_within(
 
 @cache
 def _access_check(dialect: str) -> Any:
-    """The session check with the catalog version as a fifth column."""
-    return session_scope_check(dialect).add_columns(catalog_version_query().scalar_subquery())
+    """The session check with the catalog versions after its four columns."""
+    return session_scope_check(dialect).add_columns(*version_columns(dialect))
 
 
 # Request bodies up to this size have their cacheability remembered (per process).
@@ -184,18 +227,19 @@ class CachedReads:
         if request is None:
             await self.app(scope, replay, send)
             return
-        access = await self._access(headers.get("authorization"))
+        # The body itself keys the answers: another spelling of the same request only
+        # misses the entries of the first.
+        key = hashlib.blake2b(
+            body + b"\0" + headers.get("accept", "").encode(), digest_size=20
+        ).digest()
+        slot = self.store.slot(key)
+        product_ids = slot.product_ids if slot is not None else ()
+        access = await self._access(headers.get("authorization"), product_ids)
         if access is None:
             await self.app(scope, replay, send)
             return
-        permission_scope, version = access
-        # The body itself keys the answer: another spelling of the same request only
-        # misses the entry of the first.
-        key = hashlib.blake2b(
-            b"\0".join((body, permission_scope.encode(), headers.get("accept", "").encode())),
-            digest_size=20,
-        ).digest()
-        entry = self.store.get(key, version)
+        permission_scope, versions = access
+        entry = self.store.get(key, permission_scope, versions)
         if entry is not None:
             record = current_request.get()
             if record is not None:
@@ -203,7 +247,9 @@ class CachedReads:
                 record.operation_type = "query"
             await _send_cached(send, entry, headers.get("if-none-match"))
             return
-        await self.app(scope, replay, self._remembering(send, key, version))
+        with recording() as dependencies:
+            remembering = self._remembering(send, key, permission_scope, versions, dependencies)
+            await self.app(scope, replay, remembering)
 
     def _catalog_read(self, body: bytes) -> "CatalogRead | None":
         """What the log needs of a cacheable request; None for any other."""
@@ -233,22 +279,29 @@ class CachedReads:
             return None
         return CatalogRead(operation_name)
 
-    async def _access(self, authorization: str | None) -> tuple[str, int] | None:
-        """The caller's permission scope and the catalog version, in one statement; None
-        when the request must run in full (a bad token gets its error there)."""
+    async def _access(
+        self, authorization: str | None, product_ids: tuple[int, ...]
+    ) -> tuple[str, CatalogVersions] | None:
+        """The caller's permission scope and the catalog versions (those of `product_ids`
+        among them), in one statement; None when the request must run in full (a bad
+        token gets its error there)."""
         now = self.auth.clock()
+        dialect = self.database.engine.dialect.name
+        asked = product_ids_parameter(dialect, product_ids)
         try:
             token = bearer_token(authorization)
             claims = None
             if token is not None:
                 claims = self.auth.tokens.decode(token, expected_type="access", now=now)
             if claims is None:
-                version_row = await self.database.read_row(catalog_version_query())
-                return "anonymous", int(version_row[0] if version_row else 0)
+                versions = await self.database.read_row(versions_check(dialect), product_ids=asked)
+                assert versions is not None  # one row of three totals
+                return "anonymous", CatalogVersions.of(versions)
             row = await self.database.read_row(
-                _access_check(self.database.engine.dialect.name),
+                _access_check(dialect),
                 session_id=claims.session_id,
                 user_id=claims.user_id,
+                product_ids=asked,
             )
         except (InvalidToken, RequestError):
             return None
@@ -259,10 +312,18 @@ class CachedReads:
         granted = granted_by(row, now) if row is not None else None
         if granted is None:
             return None
-        return ",".join(sorted(granted)), int(row[4] or 0)  # type: ignore[index]
+        return ",".join(sorted(granted)), CatalogVersions.of(row[4:])  # type: ignore[index]
 
-    def _remembering(self, send: Send, key: bytes, version: int) -> Send:
-        """A `send` that keeps a successful answer and gives it an ETag."""
+    def _remembering(
+        self,
+        send: Send,
+        key: bytes,
+        permission_scope: str,
+        versions: CatalogVersions,
+        dependencies: ReadDependencies,
+    ) -> Send:
+        """A `send` that keeps a successful answer, with what it was computed from, and
+        gives it an ETag."""
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -281,14 +342,23 @@ class CachedReads:
             etag = _etag(body)
             # A key named "errors" can only be the response's own: string values that
             # contain the word have their quotes escaped.
-            if start["status"] == 200 and b'"errors"' not in body:
+            if start["status"] == 200 and b'"errors"' not in body and dependencies.consistent:
                 headers = [
                     (name, value)
                     for name, value in start["headers"]
                     if name.lower() not in UNCACHED_HEADERS
                 ]
                 headers += CACHE_HEADERS
-                self.store.put(key, Entry(version, headers, body, etag))
+                entry = Entry(
+                    edits=versions.edits,
+                    availability=versions.availability if dependencies.availability else None,
+                    product_ids=tuple(sorted(dependencies.products)),
+                    products_version=sum(dependencies.products.values()),
+                    headers=headers,
+                    body=body,
+                    etag=etag,
+                )
+                self.store.put(key, permission_scope, entry)
                 outgoing = MutableHeaders(scope=start)
                 outgoing.append("etag", etag.decode())
                 for name, value in CACHE_HEADERS:

@@ -3,7 +3,16 @@
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    FetchedValue,
+    ForeignKey,
+    Index,
+    Numeric,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gql.db import Base, utcnow
@@ -30,6 +39,12 @@ class Product(Base):
     stock: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # Raised by every stock change (gql.inventory.locks): cached answers that show the
+    # product compare it (gql.cache.versions).
+    version: Mapped[int] = mapped_column(BigInteger, default=1, server_default="1")
+    # The epoch of its latest ledger row (gql.inventory.ledger); by default the creating
+    # transaction's id on PostgreSQL, 0 on SQLite.
+    ledger_epoch: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())
 
     images: Mapped[list["ProductImage"]] = relationship(
         back_populates="product",

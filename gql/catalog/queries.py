@@ -5,6 +5,7 @@ from typing import Annotated
 
 import strawberry
 
+from gql.cache.dependencies import note_availability
 from gql.catalog import service
 from gql.catalog.service import ProductFilter, ProductOrder
 from gql.catalog.types import Product
@@ -59,6 +60,8 @@ class CatalogQuery:
             if filter
             else ProductFilter()
         )
+        if product_filter.in_stock is not None:
+            note_availability()
         async with info.context.session() as session:
             page = await service.list_products(
                 session, first=first, after=after, product_filter=product_filter, order=order_by

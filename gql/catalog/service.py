@@ -221,6 +221,7 @@ class ProductRow(NamedTuple):
     stock: int
     created_at: datetime
     updated_at: datetime
+    version: int
 
 
 IMAGE_COLUMNS = [getattr(ProductImage, name) for name in ImageRow._fields]

@@ -7,6 +7,7 @@ from typing import Self
 
 import strawberry
 
+from gql.cache.dependencies import note_product
 from gql.catalog import models
 from gql.catalog.loaders import images_by_product_id
 from gql.catalog.service import ImageRow, ProductOrder, ProductRow
@@ -61,6 +62,7 @@ class Product:
         cls, product: "models.Product | ProductRow", images: list[ImageRow] | None = None
     ) -> Self:
         """The GraphQL view of a product (entity or row), with its image rows if read."""
+        note_product(product.id, product.version)
         return cls(
             preloaded_images=(
                 [ProductImage.from_model(row) for row in images] if images is not None else None

@@ -1,12 +1,14 @@
-"""Live stock events: every committed ledger row, fanned out to subscribers in ledger order.
+"""Live stock events: every committed ledger row, fanned out to subscribers in ledger order
+(gql.inventory.ledger: transaction id, then row id, delivered once final).
 
 Writers only announce that the ledger grew: on PostgreSQL a trigger on the ledger NOTIFYs
 inside the inserting transaction (delivered to every process at commit, never on
 rollback; migration 0007), and in the process an after-commit signal wakes the tailer.
-Each process runs one tailer that reads the new ledger rows once. Subscribers are grouped
-by what their events render to (document, variables, permissions): each event is rendered
-once per group that wants it, and the same serialized frame goes to every member's
-bounded queue.
+Each process runs one tailer that reads the new final ledger rows once; while committed
+rows wait for an older transaction to end, it looks again every few milliseconds.
+Subscribers are grouped by what their events render to (document, variables,
+permissions): each event is rendered once per group that wants it, and the same serialized
+frame goes to every member's bounded queue.
 """
 
 import asyncio
@@ -19,7 +21,7 @@ from datetime import datetime
 from typing import Protocol, TypeAlias
 
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +29,8 @@ from gql.auth import roles
 from gql.auth.models import AuthSession, User
 from gql.catalog.models import Product
 from gql.db import Database, new_session, signal_after_commit, utcnow
+from gql.inventory import ledger
+from gql.inventory.ledger import Position
 from gql.inventory.models import StockMovement
 
 logger = logging.getLogger("gql.events")
@@ -37,6 +41,8 @@ LEDGER_SIGNAL = "ledger"
 BATCH = 500
 # With nobody subscribed, how often the hub moves to the ledger's end (seconds).
 IDLE_CATCH_UP_SECONDS = 1.0
+# While committed rows wait beyond the horizon, how soon the tailer looks again (seconds).
+HORIZON_POLL_SECONDS = 0.01
 
 
 def announce(session: AsyncSession) -> None:
@@ -53,23 +59,16 @@ class StockEventData:
     product: Product
 
     @property
-    def id(self) -> int:
-        """The ledger id: events are delivered in increasing id order."""
-        return self.movement.id
+    def position(self) -> Position:
+        """Where it stands: events are delivered in increasing position."""
+        return ledger.position_of(self.movement)
 
 
 async def events_after(
-    session: AsyncSession, after_id: int, product_ids: frozenset[int] | None, limit: int = BATCH
+    session: AsyncSession, after: Position, product_ids: frozenset[int] | None
 ) -> list[StockEventData]:
-    """Ledger rows after `after_id` with their products, oldest first."""
-    statement = (
-        select(StockMovement, Product)
-        .join(Product, Product.id == StockMovement.product_id)
-        .where(StockMovement.id > after_id)
-    )
-    if product_ids is not None:
-        statement = statement.where(StockMovement.product_id.in_(product_ids))
-    rows = await session.execute(statement.order_by(StockMovement.id).limit(limit))
+    """Final ledger rows after `after` with their products, in delivery order."""
+    rows = await ledger.rows_after(session, after, product_ids, BATCH)
     return [StockEventData(movement, product) for movement, product in rows]
 
 
@@ -77,10 +76,10 @@ class Frame:
     """One event rendered once for a whole group: the serialized payload, and the
     envelopes built around it (one per distinct envelope, shared by its subscribers)."""
 
-    __slots__ = ("_texts", "id", "payload")
+    __slots__ = ("_texts", "payload", "position")
 
-    def __init__(self, event_id: int, payload: str) -> None:
-        self.id = event_id
+    def __init__(self, position: Position, payload: str) -> None:
+        self.position = position
         self.payload = payload
         self._texts: dict[str, str] = {}
 
@@ -139,7 +138,7 @@ class Subscriber:
         "product_ids",
         "scope",
         "session_id",
-        "start_id",
+        "start",
         "user_id",
     )
 
@@ -148,7 +147,7 @@ class Subscriber:
         product_ids: frozenset[int] | None,
         *,
         maxsize: int,
-        start_id: int,
+        start: Position,
         session_id: str | None,
         expires_at: datetime | None,
         user_id: int | None = None,
@@ -156,7 +155,7 @@ class Subscriber:
     ) -> None:
         self.product_ids = product_ids
         self.maxsize = maxsize
-        self.start_id = start_id
+        self.start = start
         self.session_id = session_id
         self.expires_at = expires_at
         self.user_id = user_id
@@ -169,9 +168,12 @@ class Subscriber:
         self._waiter: asyncio.Future[None] | None = None
 
     def wants(self, event: StockEventData) -> bool:
-        """Whether the event passes this subscription's product filter (and it still runs)."""
-        return self.end_reason is None and (
-            self.product_ids is None or event.movement.product_id in self.product_ids
+        """Whether the event came after the subscription's start and passes its product
+        filter (and it still runs)."""
+        return (
+            self.end_reason is None
+            and event.position > self.start
+            and (self.product_ids is None or event.movement.product_id in self.product_ids)
         )
 
     def offer(self, event: StockEventData) -> None:
@@ -233,7 +235,9 @@ class StockEventHub:
         self.database = database
         self.poll_seconds = poll_seconds
         self.auth_check_seconds = auth_check_seconds
-        self.last_id = 0
+        self.last = ledger.START
+        # Committed rows wait beyond the horizon: look again soon.
+        self._waiting = False
         self.subscribers: set[Subscriber] = set()
         self.groups: dict[Hashable, Group] = {}
         # One instance of each distinct permission set, however many subscribers hold it.
@@ -248,14 +252,19 @@ class StockEventHub:
 
     _caught_up_at = 0.0
 
-    async def ledger_end(self) -> int:
-        """The id of the last committed movement (0 for an empty ledger)."""
+    async def ledger_end(self) -> Position:
+        """The position of the last final movement."""
         async with new_session(self.database, write=False, transaction=False) as session:
-            return int(await session.scalar(select(func.max(StockMovement.id))) or 0)
+            return await ledger.ledger_end(session)
+
+    async def position_of(self, movement_id: int) -> Position | None:
+        """Where the movement with this id stands, if it exists."""
+        async with new_session(self.database, write=False, transaction=False) as session:
+            return await ledger.position_of_movement(session, movement_id)
 
     async def start(self) -> None:
         """Begin at the current end of the ledger and follow it."""
-        self.last_id = await self.ledger_end()
+        self.last = await self.ledger_end()
         self.database.on_commit(LEDGER_SIGNAL, self.wake)
         self._tasks = [
             asyncio.create_task(self._tail(), name="stock-events-tail"),
@@ -298,7 +307,7 @@ class StockEventHub:
         subscriber = Subscriber(
             product_ids,
             maxsize=maxsize,
-            start_id=self.last_id,
+            start=self.last,
             session_id=session_id,
             expires_at=expires_at,
             user_id=user_id,
@@ -334,27 +343,28 @@ class StockEventHub:
             del self.groups[group.spec.key]
 
     async def replay(
-        self, after_id: int, product_ids: frozenset[int] | None, until_id: int
+        self, after: Position, product_ids: frozenset[int] | None, until: Position
     ) -> AsyncIterator[StockEventData]:
-        """Ledger rows in (after_id, until_id], a page at a time from fresh sessions."""
-        cursor = after_id
-        while cursor < until_id:
+        """Final ledger rows in (after, until], a page at a time from fresh sessions."""
+        cursor = after
+        while cursor < until:
             async with new_session(self.database, write=False, transaction=False) as session:
                 page = await events_after(session, cursor, product_ids)
             if not page:
                 return
             for event in page:
-                if event.id > until_id:
+                if event.position > until:
                     return
                 yield event
-            cursor = page[-1].id
+            cursor = page[-1].position
 
     # --- background work ---------------------------------------------------------------
 
     async def _tail(self) -> None:
         while True:
+            timeout = HORIZON_POLL_SECONDS if self._waiting else self.poll_seconds
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             self._wake.clear()
             try:
                 await self._drain()
@@ -365,6 +375,7 @@ class StockEventHub:
 
     async def _drain(self) -> None:
         if not self.subscribers:
+            self._waiting = False
             # Nobody to tell: keep up with the ledger's end now and then, without reading
             # its rows (a first subscriber starts at the end anyway and skips the rest).
             started = time.monotonic()
@@ -372,12 +383,16 @@ class StockEventHub:
                 return
             end = await self.ledger_end()
             if not self.subscribers:  # still nobody after the await
-                self.last_id = max(self.last_id, end)
+                self.last = max(self.last, end)
                 self._caught_up_at = started
                 return
         while True:
             async with new_session(self.database, write=False, transaction=False) as session:
-                page = await events_after(session, self.last_id, None)
+                page = await events_after(session, self.last, None)
+                if len(page) < BATCH:
+                    self._waiting = await ledger.waiting_beyond_horizon(
+                        session, page[-1].position if page else self.last
+                    )
             for event in page:
                 await self.publish(event)
             if len(page) < BATCH:
@@ -387,7 +402,7 @@ class StockEventHub:
         """Hand one event to every subscriber that wants it: rendered once per group."""
         # Moved first: a subscription that starts while this event renders begins after it
         # (its replay, if any, reads it from the ledger).
-        self.last_id = event.id
+        self.last = event.position
         for subscriber in list(self._ungrouped):
             subscriber.offer(event)
             self._let_go_if_ended(subscriber)
@@ -400,7 +415,7 @@ class StockEventHub:
             return
         payloads = await asyncio.gather(*(group.spec.render(event) for group, _ in work))
         for (_, targets), payload in zip(work, payloads, strict=True):
-            frame = Frame(event.id, payload)
+            frame = Frame(event.position, payload)
             for subscriber in targets:
                 subscriber.push(frame)
                 self._let_go_if_ended(subscriber)

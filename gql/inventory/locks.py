@@ -2,16 +2,14 @@
 
 from collections.abc import Iterable
 from decimal import Decimal
-from typing import NamedTuple, cast
+from functools import cache
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Table, bindparam, select, text, update
+from sqlalchemy import Table, Update, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
-
-# pg_advisory_xact_lock key: taken right before ledger rows are written and held to the
-# commit, so ledger ids become visible in increasing order (readers never skip an id).
-LEDGER_LOCK_KEY = 0x6771_6C65_6467_6572  # "gqledger"
+from gql.inventory import ledger
 
 
 async def lock_products(session: AsyncSession, product_ids: Iterable[int]) -> dict[int, Product]:
@@ -24,46 +22,60 @@ async def lock_products(session: AsyncSession, product_ids: Iterable[int]) -> di
 
 
 class TakenUnits(NamedTuple):
-    """What a product holds after units were taken, and its unit price."""
+    """What a product holds after units were taken, its unit price, and the ledger epoch
+    of the change (gql.inventory.ledger)."""
 
     stock: int
     price: Decimal
+    epoch: int
 
 
-# Built once and run through Core: the ORM's bulk-update path cost more than the UPDATE.
+class AddedUnits(NamedTuple):
+    """What a product holds after units were added, and the ledger epoch of the change."""
+
+    stock: int
+    epoch: int
+
+
+# Built once per dialect and run through Core: the ORM's bulk-update path cost more than
+# the UPDATE.
 _products = cast(Table, Product.__table__)
-_TAKE = (
-    update(_products)
-    .where(_products.c.id == bindparam("product_id"), _products.c.stock >= bindparam("quantity"))
-    .values(stock=_products.c.stock - bindparam("quantity"))
-    .returning(_products.c.stock, _products.c.price)
-)
-_ADD = (
-    update(_products)
-    .where(_products.c.id == bindparam("product_id"))
-    .values(stock=_products.c.stock + bindparam("quantity"))
-    .returning(_products.c.stock)
-)
+
+
+@cache
+def _change_stock(dialect: str, *, take: bool) -> Update:
+    """Take or add `quantity` units of `product_id` (taking only if that many are there),
+    raising its version, and on PostgreSQL its ledger epoch."""
+    column = _products.c
+    values: dict[str, Any] = {
+        "stock": column.stock - bindparam("quantity")
+        if take
+        else column.stock + bindparam("quantity"),
+        "version": column.version + 1,
+    }
+    if dialect == "postgresql":
+        values["ledger_epoch"] = ledger.next_epoch(column.ledger_epoch)
+    statement = update(_products).where(column.id == bindparam("product_id"))
+    if take:
+        statement = statement.where(column.stock >= bindparam("quantity"))
+    returned = (column.stock, column.price) if take else (column.stock,)
+    return statement.values(values).returning(*returned, column.ledger_epoch)
 
 
 async def take_units(session: AsyncSession, product_id: int, quantity: int) -> TakenUnits | None:
-    """Remove units only if that many are there, locking the row; the stock after and the
-    price, or None if short or missing (which leaves the row unlocked)."""
+    """Remove units only if that many are there, locking the row; the stock after, the
+    price and the epoch, or None if short or missing (which leaves the row unlocked)."""
     connection = await session.connection()
-    result = await connection.execute(_TAKE, {"product_id": product_id, "quantity": quantity})
+    statement = _change_stock(connection.dialect.name, take=True)
+    result = await connection.execute(statement, {"product_id": product_id, "quantity": quantity})
     row = result.one_or_none()
-    return TakenUnits(row.stock, row.price) if row is not None else None
+    return TakenUnits(*row) if row is not None else None
 
 
-async def add_units(session: AsyncSession, product_id: int, quantity: int) -> int | None:
-    """Add units; the stock after, or None if the product does not exist."""
+async def add_units(session: AsyncSession, product_id: int, quantity: int) -> AddedUnits | None:
+    """Add units; the stock after and the epoch, or None if the product does not exist."""
     connection = await session.connection()
-    result = await connection.execute(_ADD, {"product_id": product_id, "quantity": quantity})
-    after = result.scalar_one_or_none()
-    return int(after) if after is not None else None
-
-
-async def lock_ledger(session: AsyncSession) -> None:
-    """Serialise ledger appends up to the commit (PostgreSQL; SQLite writers are serial)."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
+    statement = _change_stock(connection.dialect.name, take=False)
+    result = await connection.execute(statement, {"product_id": product_id, "quantity": quantity})
+    row = result.one_or_none()
+    return AddedUnits(*row) if row is not None else None

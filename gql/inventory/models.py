@@ -3,7 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, FetchedValue, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gql.db import Base, utcnow
@@ -19,7 +19,7 @@ class MovementReason(StrEnum):
 
 
 class StockMovement(Base):
-    """A committed change of stock; ids increase in commit order."""
+    """A committed change of stock; delivered in (epoch, id) order (gql.inventory.ledger)."""
 
     __tablename__ = "stock_movement"
     __table_args__ = (
@@ -29,6 +29,7 @@ class StockMovement(Base):
             "reason IN ('RESTOCK', 'ADJUSTMENT', 'ORDER', 'CANCELLATION')", name="reason_known"
         ),
         Index("ix_stock_movement_product_id_id", "product_id", "id"),
+        Index("ix_stock_movement_epoch_id", "epoch", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,3 +44,6 @@ class StockMovement(Base):
         ForeignKey("app_user.id", ondelete="SET NULL"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Its product's ledger epoch after the change (gql.inventory.ledger); by default the
+    # writing transaction's id on PostgreSQL, 0 on SQLite.
+    epoch: Mapped[int] = mapped_column(BigInteger, server_default=FetchedValue())

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.cache import versions
 from gql.catalog.models import Product
 from gql.errors import EntityNotFound, InvalidInput
 from gql.inventory import events, locks
@@ -28,6 +29,19 @@ class Change:
     product_id: int
     delta: int
     quantity_after: int
+    # From the statement that changed the stock (gql.inventory.ledger); None: the writing
+    # transaction's id, right for a product made in the same transaction.
+    epoch: int | None = None
+
+    @property
+    def crosses_zero(self) -> bool:
+        """Whether the product sold out (now 0) or came back in stock (was 0)."""
+        return self.quantity_after in (0, self.delta)
+
+
+async def note_availability(session: AsyncSession, changes: list[Change]) -> None:
+    """Products that sold out or came back change which products an `inStock` filter finds."""
+    await versions.note_availability(session, [c.product_id for c in changes if c.crosses_zero])
 
 
 async def append_to_ledger(
@@ -38,8 +52,8 @@ async def append_to_ledger(
     actor_id: int | None,
     order_id: int | None = None,
 ) -> list[StockMovement]:
-    """One ledger row per change, in product id order; ids follow commit order."""
-    await locks.lock_ledger(session)
+    """One ledger row per change, in product id order (no lock in common with other writers:
+    gql.inventory.ledger orders rows for delivery)."""
     movements = [
         StockMovement(
             product_id=change.product_id,
@@ -48,11 +62,13 @@ async def append_to_ledger(
             reason=str(reason),
             order_id=order_id,
             actor_id=actor_id,
+            **({} if change.epoch is None else {"epoch": change.epoch}),
         )
         for change in sorted(changes, key=lambda c: c.product_id)
     ]
     session.add_all(movements)
     await session.flush()
+    await note_availability(session, changes)
     events.announce(session)
     return movements
 
@@ -75,17 +91,19 @@ async def adjust_stock(
     product = (await locks.lock_products(session, [product_id])).get(product_id)
     if product is None:
         raise EntityNotFound(f"Product {product_id} does not exist.", field="productId")
-    if delta < 0:
-        took = await locks.take_units(session, product_id, -delta)
-        after = took.stock if took is not None else None
-        if after is None:
-            await session.refresh(product)
-            raise InsufficientStock([Shortage(product_id, -delta, product.stock)], field="delta")
-    else:
-        after = await locks.add_units(session, product_id, delta)
-        assert after is not None
+    changed = (
+        await locks.take_units(session, product_id, -delta)
+        if delta < 0
+        else await locks.add_units(session, product_id, delta)
+    )
+    if changed is None:
+        await session.refresh(product)
+        raise InsufficientStock([Shortage(product_id, -delta, product.stock)], field="delta")
     (movement,) = await append_to_ledger(
-        session, [Change(product_id, delta, after)], reason, actor_id=actor_id
+        session,
+        [Change(product_id, delta, changed.stock, changed.epoch)],
+        reason,
+        actor_id=actor_id,
     )
     return movement
 
@@ -113,16 +131,6 @@ async def list_movements(
         else (MOVEMENTS_OF_PRODUCT, {"product_id": product_id})
     )
     return await paginate(session, statement, LEDGER_ORDER, first=first, after=after, params=params)
-
-
-async def movements_after(
-    session: AsyncSession, after_id: int, product_ids: list[int] | None, limit: int
-) -> list[StockMovement]:
-    """Ledger rows with ids above `after_id`, oldest first."""
-    statement = select(StockMovement).where(StockMovement.id > after_id)
-    if product_ids is not None:
-        statement = statement.where(StockMovement.product_id.in_(product_ids))
-    return list(await session.scalars(statement.order_by(StockMovement.id).limit(limit)))
 
 
 @dataclass(frozen=True)

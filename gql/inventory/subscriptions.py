@@ -27,6 +27,7 @@ from gql.fanout import (
 )
 from gql.ids import parse_id
 from gql.inventory.events import Frame, StockEventData, StockEventHub, Subscriber
+from gql.inventory.ledger import START, Position
 from gql.inventory.types import StockEvent
 from gql.permissions import permissions_guarding, requires
 
@@ -50,24 +51,32 @@ def _product_filter(product_ids: list[strawberry.ID] | None) -> frozenset[int] |
     return frozenset(p for p in parsed if p is not None)
 
 
-def _cursor(after: strawberry.ID | None) -> int | None:
+async def _cursor(after: strawberry.ID | None, hub: StockEventHub) -> Position | None:
+    """Where `after` resumes: "0" the beginning, an event's `cursor`, or (as before cursors
+    existed) the `id` of a movement that still exists."""
     if after is None:
         return None
     text = str(after).strip()
     if text == "0":
-        return 0
-    cursor = parse_id(text)
-    if cursor is None:
-        raise BadUserInput("`after` must be the id of a stock movement.", field="after")
-    return cursor
+        return START
+    position = Position.from_cursor(text)
+    movement_id = parse_id(text) if position is None else None
+    if movement_id is not None:
+        position = await hub.position_of(movement_id)
+    if position is None:
+        raise BadUserInput(
+            '`after` must be "0", the `cursor` of a stock event or the id of a stock movement.',
+            field="after",
+        )
+    return position
 
 
 @strawberry.type
 class InventorySubscription:
     @strawberry.subscription(
         description="Every committed stock movement of the given products (all when omitted), "
-        "in ledger order. With `after` (a movement id, 0 for the beginning) the ledger is "
-        "replayed first, then events follow live, with no gap and no duplicate.",
+        'in ledger order. With `after` (an event\'s `cursor`, or "0" for the beginning) the '
+        "ledger is replayed first, then events follow live, with no gap and no duplicate.",
         extensions=requires(REQUIRED),
     )
     async def stock_changed(
@@ -83,7 +92,7 @@ class InventorySubscription:
         if hub is None or not hub.started:
             raise RequestError("Live events are not available on this server.")
         products = _product_filter(product_ids)
-        cursor = _cursor(after)
+        cursor = await _cursor(after, hub)
         target = LIVE_TARGET.get()
         group = scope = None
         if target is not None:
@@ -103,11 +112,11 @@ class InventorySubscription:
         try:
             # The hub may not have read the newest commits yet: they happened before this
             # subscription, so they are not live events for it (the replay covers them).
-            subscriber.start_id = max(subscriber.start_id, await hub.ledger_end())
-            last = subscriber.start_id if cursor is None else cursor
+            subscriber.start = max(subscriber.start, await hub.ledger_end())
+            last = subscriber.start if cursor is None else cursor
             if cursor is not None:
-                async for replayed in hub.replay(cursor, products, subscriber.start_id):
-                    last = replayed.id
+                async for replayed in hub.replay(cursor, products, subscriber.start):
+                    last = replayed.position
                     yield StockEvent.of(replayed)
             if target is not None and group is not None and target.can_hand_off:
                 # The handler follows from here; returning frees this execution's stack.
@@ -121,9 +130,9 @@ class InventorySubscription:
                     yield _ended(subscriber, last)  # type: ignore[misc]
                     _close_if_session_ended(subscriber, context)
                     return
-                if item.id <= last:
+                if item.position <= last:
                     continue
-                last = item.id
+                last = item.position
                 if isinstance(item, Frame):
                     assert target is not None
                     try:
@@ -147,7 +156,7 @@ class LiveStockEvents:
     def __init__(
         self,
         subscriber: Subscriber,
-        last: int,
+        last: Position,
         hub: StockEventHub,
         context: Context,
         group: "StockEventGroup",
@@ -172,9 +181,9 @@ class LiveStockEvents:
                 formatted["path"] = [self.group.response_key]
                 formatted["extensions"] = error.extensions
                 return {"data": None, "errors": [formatted]}
-            if item.id <= self.last:
+            if item.position <= self.last:
                 continue
-            self.last = item.id
+            self.last = item.position
             assert isinstance(item, Frame)  # a grouped subscriber gets frames only
             await target.send(item.text(target.prefix))
 
@@ -268,19 +277,21 @@ def _group(
     )
 
 
-def _ended(subscriber: Subscriber, last: int) -> RequestError:
-    """The error that a subscription ends with; yielded, it reaches the client as `errors`."""
+def _ended(subscriber: Subscriber, last: Position) -> RequestError:
+    """The error that a subscription ends with; yielded, it reaches the client as `errors`
+    with `resumeAfter`, the cursor of the last event sent."""
+    cursor = last.cursor()
     if subscriber.end_reason == Subscriber.OVERFLOW:
         return SlowConsumer(
-            f'Events came faster than they were read; resubscribe with `after: "{last}"`.',
-            resumeAfter=str(last),
+            f'Events came faster than they were read; resubscribe with `after: "{cursor}"`.',
+            resumeAfter=cursor,
         )
     if subscriber.end_reason == Subscriber.EXPIRED:
-        return TokenExpired("The access token has expired.", resumeAfter=str(last))
+        return TokenExpired("The access token has expired.", resumeAfter=cursor)
     if subscriber.end_reason == Subscriber.FORBIDDEN:
         return Forbidden(
             f"The `{REQUIRED}` permission was withdrawn; "
-            f'resubscribe with `after: "{last}"` once it is granted again.',
-            resumeAfter=str(last),
+            f'resubscribe with `after: "{cursor}"` once it is granted again.',
+            resumeAfter=cursor,
         )
-    return Unauthenticated("The session has ended.", resumeAfter=str(last))
+    return Unauthenticated("The session has ended.", resumeAfter=cursor)

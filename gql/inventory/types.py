@@ -111,6 +111,10 @@ class StockMovement(StockChange):
 
 @strawberry.type(description="A committed stock movement, delivered live (see stockChanged).")
 class StockEvent(StockChange):
+    cursor: strawberry.ID = strawberry.field(
+        description="Where this event stands in the stream: `stockChanged(after:)` with it "
+        "resumes right after this event."
+    )
     product_snapshot: strawberry.Private[Product]
 
     @classmethod
@@ -120,6 +124,7 @@ class StockEvent(StockChange):
         product.stock = event.movement.quantity_after
         return cls(
             id=strawberry.ID(str(event.movement.id)),
+            cursor=strawberry.ID(event.position.cursor()),
             delta=event.movement.delta,
             quantity_after=event.movement.quantity_after,
             reason=models.MovementReason(event.movement.reason),

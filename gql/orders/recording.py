@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.db import UTCDateTime
 from gql.inventory import events
-from gql.inventory.locks import LEDGER_LOCK_KEY
 from gql.inventory.models import MovementReason
-from gql.inventory.service import Change, append_to_ledger
+from gql.inventory.service import Change, append_to_ledger, note_availability
 from gql.orders.models import Order, OrderLine, OrderStatus
 
 
@@ -25,6 +24,7 @@ class Taken:
     quantity: int
     unit_price: Decimal
     stock_after: int
+    epoch: int  # of the ledger row (gql.inventory.ledger)
 
 
 _orders = cast(Table, Order.__table__)
@@ -35,26 +35,24 @@ _NEW_ORDER = """
     INSERT INTO customer_order (customer_id, status, total, created_at)
     VALUES (:customer_id, 'PLACED', :total, :now) RETURNING id"""
 _KEYED_ORDER = "UPDATE customer_order SET total = :total WHERE id = :order_id RETURNING id"
-# Then its lines and ledger rows; the ledger lock is taken before any ledger id is drawn,
-# so ledger ids become visible in increasing order (gql.inventory.locks.lock_ledger).
+# Then its lines and ledger rows (ordered for delivery by gql.inventory.ledger, no lock).
 _LINES_AND_LEDGER = """
 ), taken AS (
     SELECT * FROM unnest(
         CAST(:product_ids AS INTEGER[]), CAST(:quantities AS INTEGER[]),
-        CAST(:unit_prices AS NUMERIC[]), CAST(:stocks_after AS INTEGER[])
-    ) AS taken (product_id, quantity, unit_price, stock_after)
+        CAST(:unit_prices AS NUMERIC[]), CAST(:stocks_after AS INTEGER[]),
+        CAST(:epochs AS BIGINT[])
+    ) AS taken (product_id, quantity, unit_price, stock_after, epoch)
 ), lines AS (
     INSERT INTO order_line (order_id, product_id, quantity, unit_price)
     SELECT the_order.id, taken.product_id, taken.quantity, taken.unit_price
     FROM the_order, taken
-), ledger_lock AS (
-    SELECT pg_advisory_xact_lock(:ledger_key)
 ), ledger AS (
     INSERT INTO stock_movement
-        (product_id, delta, quantity_after, reason, order_id, actor_id, created_at)
+        (product_id, delta, quantity_after, reason, order_id, actor_id, created_at, epoch)
     SELECT taken.product_id, -taken.quantity, taken.stock_after, :reason, the_order.id,
-        :customer_id, :now
-    FROM the_order, taken, ledger_lock
+        :customer_id, :now, taken.epoch
+    FROM the_order, taken
     ORDER BY taken.product_id
 )
 SELECT id FROM the_order"""
@@ -82,6 +80,9 @@ async def record_order(
     product id order; the order's id."""
     connection = await session.connection()
     taken = sorted(taken, key=lambda line: line.product_id)
+    changes = [
+        Change(line.product_id, -line.quantity, line.stock_after, line.epoch) for line in taken
+    ]
     if connection.dialect.name == "postgresql":
         events.announce(session)
         statement = _RECORD_NEW if keyed_order_id is None else _RECORD_KEYED
@@ -96,11 +97,13 @@ async def record_order(
                 "quantities": [line.quantity for line in taken],
                 "unit_prices": [line.unit_price for line in taken],
                 "stocks_after": [line.stock_after for line in taken],
-                "ledger_key": LEDGER_LOCK_KEY,
+                "epochs": [line.epoch for line in taken],
                 "reason": str(MovementReason.ORDER),
             },
         )
-        return int(result.scalar_one())
+        order_id = int(result.scalar_one())
+        await note_availability(session, changes)
+        return order_id
     # SQLite has no writing CTEs; its writers are serial anyway. The ledger rows as every
     # other change writes them.
     written: Insert | Update
@@ -123,7 +126,6 @@ async def record_order(
             for line in taken
         ],
     )
-    changes = [Change(line.product_id, -line.quantity, line.stock_after) for line in taken]
     await append_to_ledger(
         session, changes, MovementReason.ORDER, actor_id=customer_id, order_id=order_id
     )

@@ -61,7 +61,9 @@ def _merge(lines: list[LineRequest]) -> dict[int, int]:
 async def _take(session: AsyncSession, product_id: int, quantity: int) -> Taken | None:
     """One product's units, or None when it is short or missing."""
     took = await locks.take_units(session, product_id, quantity)
-    return Taken(product_id, quantity, took.price, took.stock) if took is not None else None
+    if took is None:
+        return None
+    return Taken(product_id, quantity, took.price, took.stock, took.epoch)
 
 
 async def _take_every_line(
@@ -197,9 +199,9 @@ async def cancel_order(
     await locks.lock_products(session, [line.product_id for line in lines])
     changes = []
     for line in sorted(lines, key=lambda line: line.product_id):
-        after = await locks.add_units(session, line.product_id, line.quantity)
-        assert after is not None
-        changes.append(Change(line.product_id, line.quantity, after))
+        added = await locks.add_units(session, line.product_id, line.quantity)
+        assert added is not None
+        changes.append(Change(line.product_id, line.quantity, added.stock, added.epoch))
     order.status = OrderStatus.CANCELLED.value
     order.cancelled_at = utcnow()
     movements = await append_to_ledger(

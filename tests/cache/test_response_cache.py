@@ -4,8 +4,10 @@ import asyncio
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.catalog.models import Product
 from gql.config import Settings
 from gql.db import Database, new_session
 from gql.inventory.models import MovementReason
@@ -38,7 +40,7 @@ async def test_a_repeated_catalog_read_runs_no_query_but_the_version_check(
     # when
     statements.reset()
     second = await _post(client, PRODUCTS)
-    # then: the same answer and ETag, from one statement (the catalog version)
+    # then: the same answer and ETag, from one statement (the caller and the catalog versions)
     assert second.status_code == 200
     assert second.content == first.content
     assert second.headers["etag"] == first.headers["etag"]
@@ -208,3 +210,88 @@ async def test_a_cached_read_with_the_token_of_an_ended_session_is_refused(
     # then
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert "data" not in body or body["data"] is None
+
+
+PAGE = "{ products(first: 2) { edges { node { sku inStock } } } }"
+IN_STOCK = "{ products(filter: {inStock: true}) { totalCount edges { node { sku } } } }"
+
+
+async def _restock(db: Database, product_id: int, delta: int) -> None:
+    async with new_session(db, write=True) as writer:
+        reason = MovementReason.RESTOCK if delta > 0 else MovementReason.ADJUSTMENT
+        await adjust_stock(writer, product_id, delta, reason, actor_id=None)
+        await writer.commit()
+
+
+async def test_a_stock_change_elsewhere_leaves_a_cached_answer_alone(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database, statements: StatementCounter
+) -> None:
+    # given: a cached page of A and B; C is not on it
+    for sku in ("A", "B", "C"):
+        await make_product(session, sku, stock=5)
+    first = await _post(client, PAGE)
+    product_c = await session.scalar(select(Product.id).where(Product.sku == "C"))
+    # when: C's stock changes, even to nothing
+    await _restock(db, product_c, -5)
+    statements.reset()
+    again = await _post(client, PAGE)
+    # then: still the cached answer, from the one checking statement
+    assert again.headers["etag"] == first.headers["etag"]
+    assert statements.count == 1, statements.statements
+
+
+async def test_a_stock_change_on_the_page_is_seen_by_the_next_read(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given: a cached page of A and B
+    product_a = await make_product(session, "A", stock=1)
+    await make_product(session, "B", stock=5)
+    first = (await execute(client, PAGE))["data"]["products"]["edges"]
+    assert first[0]["node"] == {"sku": "A", "inStock": True}
+    # when: A sells out, then comes back
+    await _restock(db, product_a.id, -1)
+    sold_out = (await execute(client, PAGE))["data"]["products"]["edges"]
+    await _restock(db, product_a.id, 2)
+    back = (await execute(client, PAGE))["data"]["products"]["edges"]
+    # then
+    assert sold_out[0]["node"] == {"sku": "A", "inStock": False}
+    assert back[0]["node"] == {"sku": "A", "inStock": True}
+
+
+async def test_the_in_stock_filter_sees_products_come_and_go_even_off_its_page(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given: a cached list of what is in stock, without A (sold out)
+    product_a = await make_product(session, "A", stock=0)
+    product_b = await make_product(session, "B", stock=5)
+
+    async def in_stock() -> tuple[int, list[str]]:
+        products = (await execute(client, IN_STOCK))["data"]["products"]
+        return products["totalCount"], [e["node"]["sku"] for e in products["edges"]]
+
+    assert await in_stock() == (1, ["B"])
+    # when: A comes back in stock (it was on no cached page), then B sells out
+    await _restock(db, product_a.id, 3)
+    with_a = await in_stock()
+    await _restock(db, product_b.id, -5)
+    # then
+    assert with_a == (2, ["A", "B"])
+    assert await in_stock() == (1, ["A"])
+
+
+async def test_a_stock_change_that_keeps_availability_leaves_the_in_stock_list_cached(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database, statements: StatementCounter
+) -> None:
+    # given: the in-stock list cached; C is in stock but beyond the first page
+    for sku in ("A", "B", "C"):
+        await make_product(session, sku, stock=5)
+    query = "{ products(first: 2, filter: {inStock: true}) { edges { node { sku } } } }"
+    first = await _post(client, query)
+    product_c = await session.scalar(select(Product.id).where(Product.sku == "C"))
+    # when: C sells some units but stays in stock
+    await _restock(db, product_c, -2)
+    statements.reset()
+    again = await _post(client, query)
+    # then
+    assert again.headers["etag"] == first.headers["etag"]
+    assert statements.count == 1, statements.statements

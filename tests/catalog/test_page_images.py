@@ -32,7 +32,7 @@ async def test_images_come_with_the_page_in_two_statements(
         (sku, [f"https://img.test/{sku}/0.jpg", f"https://img.test/{sku}/1.jpg"])
         for sku in ("A", "B", "C")
     ]
-    page_statements = [s for s in statements.statements if "data_version" not in s]
+    page_statements = [s for s in statements.statements if "catalog_version" not in s]
     assert len(page_statements) == 2, page_statements
 
 

@@ -24,7 +24,7 @@ from tests.ws import GraphQLWebSocket, small_buffer_socket
 STOCK_CHANGED = """
 subscription($productIds: [ID!], $after: ID) {
   stockChanged(productIds: $productIds, after: $after) {
-    id delta quantityAfter reason product { id sku stock inStock }
+    id cursor delta quantityAfter reason product { id sku stock inStock }
   }
 }
 """
@@ -280,7 +280,7 @@ async def test_a_stalled_client_does_not_delay_a_healthy_one(
         delivered = [m for m in messages[:-1] if "data" in m["payload"]]
         assert (
             ending["extensions"]["resumeAfter"]
-            == delivered[-1]["payload"]["data"]["stockChanged"]["id"]
+            == delivered[-1]["payload"]["data"]["stockChanged"]["cursor"]
         )
 
 
@@ -413,7 +413,7 @@ async def test_losing_inventory_read_ends_a_live_subscription(
         assert await _adjust(client, admin, product.id, 1) == "AdjustStockSuccess"
         (seen,) = await ws.events("s", 1)
         assert len(await other.events("s", 1)) == 1
-        last_seen = seen["data"]["stockChanged"]["id"]
+        last_seen = seen["data"]["stockChanged"]["cursor"]
         # when: the subscriber's only role with inventory:read is taken away
         started = time.monotonic()
         await _staff_role_change(client, session, admin, remove=True)

@@ -78,7 +78,7 @@ async def test_persisted_catalog_reads_are_served_by_the_response_cache(
     # when
     statements.reset()
     second = await client.post("/graphql", json={"extensions": _persisted()})
-    # then: only the catalog version was read
+    # then: only the catalog versions were read
     assert second.content == first.content
     assert second.headers["etag"] == first.headers["etag"]
     assert statements.count == 1, statements.statements

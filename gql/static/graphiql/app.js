@@ -25,8 +25,9 @@
     "}",
     "",
     "# Live stock changes (staff or admin): run it, then change some stock.",
+    '# Resume later with stockChanged(after: "<cursor of the last event>").',
     "subscription StockChanged {",
-    "  stockChanged { id delta quantityAfter reason product { sku name stock } }",
+    "  stockChanged { cursor delta quantityAfter reason product { sku name stock } }",
     "}",
     "",
   ].join("\n");

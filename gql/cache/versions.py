@@ -1,0 +1,101 @@
+"""The catalog versions: read with every cached answer's check, raised by stock changes that
+move a product in or out of stock (catalog edits raise them by trigger)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import orjson
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gql.cache.models import CATALOG_SHARDS, CatalogVersion
+from gql.catalog.models import Product
+
+
+@dataclass(frozen=True)
+class CatalogVersions:
+    """The catalog as one statement saw it: its edits, its availability changes, and the
+    sum of the versions of the products asked about (each only ever grows)."""
+
+    edits: int
+    availability: int
+    products: int
+
+    @classmethod
+    def of(cls, values: Iterable[Any]) -> "CatalogVersions":
+        """From the three columns of `version_columns`."""
+        edits, availability, products = values
+        return cls(int(edits), int(availability), int(products))
+
+
+def _total(column: Any, *conditions: ColumnElement[bool]) -> Any:
+    return (
+        select(sql_cast(func.coalesce(func.sum(column), 0), BigInteger))
+        .where(*conditions)
+        .scalar_subquery()
+    )
+
+
+@cache
+def version_columns(dialect: str) -> tuple[Any, Any, Any]:
+    """The three columns of CatalogVersions (bound parameter: product_ids, see
+    `product_ids_parameter`)."""
+    if dialect == "postgresql":
+        asked = Product.id == any_(bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
+    else:
+        listed = func.json_each(bindparam("product_ids", type_=String)).table_valued("value")
+        asked = Product.id.in_(select(listed.c.value))
+    return (
+        _total(CatalogVersion.edits),
+        _total(CatalogVersion.availability),
+        _total(Product.version, asked),
+    )
+
+
+@cache
+def versions_check(dialect: str) -> Select[Any]:
+    """The catalog versions alone, for a caller without a token."""
+    return select(*version_columns(dialect))
+
+
+def product_ids_parameter(dialect: str, product_ids: Iterable[int]) -> Any:
+    """The `product_ids` value: an array on PostgreSQL, a JSON list on SQLite."""
+    ids = list(product_ids)
+    return ids if dialect == "postgresql" else orjson.dumps(ids).decode()
+
+
+@cache
+def _raise_availability(dialect: str) -> Any:
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(CatalogVersion).values(shard=bindparam("shard"), edits=0, availability=1)
+    return statement.on_conflict_do_update(
+        index_elements=[CatalogVersion.shard],
+        set_={"availability": CatalogVersion.availability + 1},
+    )
+
+
+async def note_availability(session: AsyncSession, product_ids: Iterable[int]) -> None:
+    """These products sold out or came back in stock in this transaction: raise their
+    shards' availability, in shard order (taken last, after the product rows: no
+    deadlocks)."""
+    shards = sorted({product_id % CATALOG_SHARDS for product_id in product_ids})
+    if not shards:
+        return
+    connection = await session.connection()
+    statement = _raise_availability(connection.dialect.name)
+    for shard in shards:
+        await connection.execute(statement, {"shard": shard})
