@@ -1,11 +1,15 @@
 """Live stock events: every committed ledger row, fanned out to subscribers in ledger order
-(gql.inventory.ledger: transaction id, then row id, delivered once final).
+(gql.inventory.ledger: epoch, then row id, delivered once final).
 
-Writers only announce that the ledger grew: on PostgreSQL a trigger on the ledger NOTIFYs
-inside the inserting transaction (delivered to every process at commit, never on
-rollback; migration 0007), and in the process an after-commit signal wakes the tailer.
-Each process runs one tailer that reads the new final ledger rows once; while committed
-rows wait for an older transaction to end, it looks again every few milliseconds.
+Writers only announce that the ledger grew, and only after their commit: an after-commit
+signal wakes this process's tailer, and on PostgreSQL the process's listener connection
+sends one NOTIFY for the commits since its last (never from the writing transaction: a
+transaction that NOTIFYs holds a database-wide lock through its commit, which would queue
+every writer behind it). Should a notification be lost (a process dying between its commit
+and its NOTIFY, a write from outside an app process), the ledger is read every
+STOCK_EVENTS_POLL_SECONDS anyway. Each process runs one tailer that reads the new final
+ledger rows once; while committed rows wait for an older transaction to end, it looks
+again every few milliseconds.
 Subscribers are grouped by what their events render to (document, variables,
 permissions): each event is rendered once per group that wants it, and the same serialized
 frame goes to every member's bounded queue.
@@ -35,19 +39,25 @@ from gql.inventory.models import StockMovement
 
 logger = logging.getLogger("gql.events")
 
-# NOTIFYed by the ledger's trigger (migrations/versions/0007) for every insert.
+# NOTIFYed by every app process after it committed ledger rows.
 CHANNEL = "gql_stock"
+# The application_name of each process's listener connection (pg_stat_activity).
+LISTENER_NAME = "gql stock events"
 LEDGER_SIGNAL = "ledger"
 BATCH = 500
 # With nobody subscribed, how often the hub moves to the ledger's end (seconds).
 IDLE_CATCH_UP_SECONDS = 1.0
 # While committed rows wait beyond the horizon, how soon the tailer looks again (seconds).
 HORIZON_POLL_SECONDS = 0.01
+# How long events may be held back by an open transaction before the log says which one,
+# and how often it says so again (seconds).
+HELD_BACK_WARNING_SECONDS = 10.0
+HELD_BACK_REPEAT_SECONDS = 60.0
 
 
 def announce(session: AsyncSession) -> None:
-    """Wake this process's tailer once this transaction commits (other processes hear of
-    it through the ledger trigger's NOTIFY, which costs no statement here)."""
+    """Once this transaction commits, wake this process's tailer and tell the other
+    processes (never on rollback)."""
     signal_after_commit(session, LEDGER_SIGNAL)
 
 
@@ -238,6 +248,9 @@ class StockEventHub:
         self.last = ledger.START
         # Committed rows wait beyond the horizon: look again soon.
         self._waiting = False
+        # Since when committed rows have waited with nothing delivered (monotonic clock).
+        self._held_back_since: float | None = None
+        self._warned_at = -HELD_BACK_REPEAT_SECONDS
         self.subscribers: set[Subscriber] = set()
         self.groups: dict[Hashable, Group] = {}
         # One instance of each distinct permission set, however many subscribers hold it.
@@ -245,6 +258,8 @@ class StockEventHub:
         # Subscribers outside any group get the events themselves, and render them alone.
         self._ungrouped: set[Subscriber] = set()
         self._wake = asyncio.Event()
+        # Commits of this process that the other processes have not been told of yet.
+        self._untold = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.started = False
 
@@ -265,7 +280,7 @@ class StockEventHub:
     async def start(self) -> None:
         """Begin at the current end of the ledger and follow it."""
         self.last = await self.ledger_end()
-        self.database.on_commit(LEDGER_SIGNAL, self.wake)
+        self.database.on_commit(LEDGER_SIGNAL, self._committed_here)
         self._tasks = [
             asyncio.create_task(self._tail(), name="stock-events-tail"),
             asyncio.create_task(self._watch_sessions(), name="stock-events-auth"),
@@ -276,7 +291,7 @@ class StockEventHub:
 
     async def stop(self) -> None:
         """Stop following the ledger; subscribers end."""
-        self.database.remove_commit_listener(LEDGER_SIGNAL, self.wake)
+        self.database.remove_commit_listener(LEDGER_SIGNAL, self._committed_here)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -288,6 +303,11 @@ class StockEventHub:
     def wake(self) -> None:
         """The ledger may have grown: read it."""
         self._wake.set()
+
+    def _committed_here(self) -> None:
+        """A transaction of this process wrote to the ledger: read it, and tell the others."""
+        self._wake.set()
+        self._untold.set()
 
     # --- subscribers -------------------------------------------------------------------
 
@@ -393,10 +413,31 @@ class StockEventHub:
                     self._waiting = await ledger.waiting_beyond_horizon(
                         session, page[-1].position if page else self.last
                     )
+                    await self._tell_if_held_back(session, delivered=bool(page))
             for event in page:
                 await self.publish(event)
             if len(page) < BATCH:
                 return
+
+    async def _tell_if_held_back(self, session: AsyncSession, *, delivered: bool) -> None:
+        """Log the transaction that keeps committed events from being delivered, once it
+        has for HELD_BACK_WARNING_SECONDS (then every HELD_BACK_REPEAT_SECONDS)."""
+        now = time.monotonic()
+        if delivered or not self._waiting:
+            self._held_back_since = None
+            return
+        if self._held_back_since is None:
+            self._held_back_since = now
+        held = now - self._held_back_since
+        if held < HELD_BACK_WARNING_SECONDS or now - self._warned_at < HELD_BACK_REPEAT_SECONDS:
+            return
+        self._warned_at = now
+        logger.warning(
+            "stock events are held back (%.0f s so far) until the oldest open writing "
+            "transaction on the database server ends: %s",
+            held,
+            await ledger.oldest_open_writer(session) or "unknown",
+        )
 
     async def publish(self, event: StockEventData) -> None:
         """Hand one event to every subscriber that wants it: rendered once per group."""
@@ -426,23 +467,43 @@ class StockEventHub:
             self.unsubscribe(subscriber)
 
     async def _listen(self) -> None:
-        """LISTEN on PostgreSQL; after a lost connection, reconnect and catch up."""
+        """LISTEN on PostgreSQL and NOTIFY this process's commits, one NOTIFY for all those
+        made while the previous one was sent; after a lost connection, reconnect and catch
+        up."""
         url = make_url(self.database.url).set(drivername="postgresql")
         dsn = url.render_as_string(hide_password=False)
         delay = 0.5
         while True:
             connection = None
             try:
-                connection = await asyncpg.connect(dsn, timeout=10)
+                connection = await asyncpg.connect(
+                    dsn, timeout=10, server_settings={"application_name": LISTENER_NAME}
+                )
                 lost = asyncio.Event()
-                connection.add_termination_listener(lambda _, lost=lost: lost.set())
-                await connection.add_listener(CHANNEL, lambda *_: self.wake())
+
+                def on_lost(_: object, lost: asyncio.Event = lost) -> None:
+                    lost.set()
+                    self._untold.set()  # stops the wait below
+
+                connection.add_termination_listener(on_lost)
+                own_pid = connection.get_server_pid()
+
+                def on_notify(_: object, pid: int, *__: object, own_pid: int = own_pid) -> None:
+                    if pid != own_pid:  # this process knows of its own commits
+                        self.wake()
+
+                await connection.add_listener(CHANNEL, on_notify)
                 delay = 0.5
                 self.wake()  # catch up with what was committed while not listening
                 while not lost.is_set() and not connection.is_closed():
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=2)
-                    if not lost.is_set():
+                        await asyncio.wait_for(self._untold.wait(), timeout=2)
+                    if lost.is_set():
+                        break
+                    if self._untold.is_set():
+                        self._untold.clear()
+                        await connection.execute(f"NOTIFY {CHANNEL}")
+                    else:
                         await connection.execute("SELECT 1")
             except asyncio.CancelledError:
                 raise

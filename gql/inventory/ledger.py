@@ -23,7 +23,7 @@ import base64
 import binascii
 from typing import Any, NamedTuple
 
-from sqlalchemy import BigInteger, Text, literal, select, tuple_
+from sqlalchemy import BigInteger, Text, literal, select, text, tuple_
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import func
@@ -118,6 +118,27 @@ async def waiting_beyond_horizon(session: AsyncSession, after: Position) -> bool
         .exists()
     )
     return bool(await session.scalar(select(waiting)))
+
+
+async def oldest_open_writer(session: AsyncSession) -> str | None:
+    """Who holds the horizon back: the open transaction with the oldest id, on any
+    database of the server (PostgreSQL)."""
+    row = (
+        await session.execute(
+            text(
+                "SELECT pid, datname, usename, application_name, state, xact_start "
+                "FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                "ORDER BY age(backend_xid) DESC LIMIT 1"
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    pid, database, user, application, state, started = row
+    return (
+        f"pid {pid}, database {database}, user {user}, application {application!r}, "
+        f"{state}, open since {started:%Y-%m-%d %H:%M:%S %Z}"
+    )
 
 
 async def ledger_end(session: AsyncSession) -> Position:

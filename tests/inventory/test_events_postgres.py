@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.config import Settings
 from gql.db import Database, new_session
+from gql.inventory.events import LISTENER_NAME, StockEventHub
 from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
 from tests.conftest import POSTGRES_ADMIN_URL, LiveServer
@@ -126,8 +127,9 @@ async def _listeners(database: str) -> int:
     admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
     try:
         count: int = await admin.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query LIKE 'LISTEN%'",
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
             database,
+            LISTENER_NAME,
         )
         return count
     finally:
@@ -148,7 +150,10 @@ async def test_the_listener_reconnects_and_catches_up(
     staff = await signed_in(client, db, "staff@example.com", "staff")
     token = staff["Authorization"].removeprefix("Bearer ")
     name = settings.database_url.rsplit("/", 1)[1]
-    other_process = Database(settings)  # writes that this app's commit hooks never see
+    # another app process: its commits reach this one only through its NOTIFY
+    other_process = Database(settings)
+    other_hub = StockEventHub(other_process, poll_seconds=120)
+    await other_hub.start()
     try:
         async with GraphQLWebSocket(live_server.ws_url, token) as ws:
             await ws.subscribe("s", STOCK_CHANGED, {"ids": [str(product.id)]})
@@ -157,13 +162,14 @@ async def test_the_listener_reconnects_and_catches_up(
             assert [
                 e["data"]["stockChanged"]["quantityAfter"] for e in await ws.events("s", 1)
             ] == [1]
-            # when: the LISTEN connection dies, as in a database restart, and changes go on
+            # when: the listener connections die, as in a database restart, and changes go on
             admin = await asyncpg.connect(POSTGRES_ADMIN_URL)
             try:
                 await admin.execute(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = $1 AND query LIKE 'LISTEN%'",
+                    "WHERE datname = $1 AND application_name = $2",
                     name,
+                    LISTENER_NAME,
                 )
             finally:
                 await admin.close()
@@ -172,12 +178,13 @@ async def test_the_listener_reconnects_and_catches_up(
             # then: it listens again and catches up, in order, with no gap
             events = await ws.events("s", 3, timeout=15)
             assert [e["data"]["stockChanged"]["quantityAfter"] for e in events] == [2, 3, 4]
-            assert await _listeners(name) == 1
+            assert await _listeners(name) == 2  # this app's and the other process's
             await _adjust_elsewhere(other_process, product.id)
             assert [
                 e["data"]["stockChanged"]["quantityAfter"] for e in await ws.events("s", 1)
             ] == [5]
     finally:
+        await other_hub.stop()
         await other_process.dispose()
 
 

@@ -3,6 +3,7 @@ drew their ids, or than they started, are each delivered once, in one order, liv
 resume; one product's movements always arrive in the order they were committed."""
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.db import Database, new_session
+from gql.inventory import events
 from gql.inventory.ledger import Position
 from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
@@ -126,6 +128,40 @@ async def test_one_products_movements_arrive_in_commit_order_whatever_their_tran
         assert await ws.silent(0.5)
         await ws.subscribe("replayed", STOCK_CHANGED, {"after": "0"})
         assert _seen(await ws.events("replayed", 3)) == [("P", 10), ("P", 11), ("P", 12)]
+
+
+@pytest.mark.postgres_only
+async def test_an_open_transaction_holds_events_back_and_the_log_names_it(
+    live_server: LiveServer,
+    db: Database,
+    session: AsyncSession,
+    staff: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: a subscriber, and a transaction that took an id and stays open
+    monkeypatch.setattr(events, "HELD_BACK_WARNING_SECONDS", 0.3)
+    product = await make_product(session, "P", stock=1)
+    async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
+        await ws.subscribe("live", STOCK_CHANGED)
+        await live_server.wait_for_subscribers(1)
+        blocker = new_session(db, write=True)
+        try:
+            await blocker.execute(text("SELECT pg_current_xact_id()"))
+            # when: a change commits after it
+            with caplog.at_level(logging.WARNING, logger="gql.events"):
+                async with new_session(db, write=True) as writer:
+                    await adjust_stock(writer, product.id, 1, MovementReason.RESTOCK, actor_id=None)
+                    await writer.commit()
+                # then: nothing is delivered while it is open, and the log says who waits
+                assert await ws.silent(1.0)
+            (warning,) = [r for r in caplog.records if "held back" in r.getMessage()]
+            assert f"database {db.engine.url.database}" in warning.getMessage()
+        finally:
+            await blocker.rollback()
+            await blocker.close()
+        # then: once it ends, the change is delivered
+        assert _seen(await ws.events("live", 1)) == [("P", 2)]
 
 
 async def test_resuming_takes_a_cursor_or_a_movement_id_and_refuses_anything_else(
