@@ -38,7 +38,8 @@ class Settings(BaseSettings):
 
     # Off in production whatever this says.
     graphiql: bool = True
-    log_format: Literal["json", "text"] = "json"
+    # Unset: readable text lines in development, JSON lines otherwise.
+    log_format: Literal["json", "text"] | None = None
 
     # Abuse limits: documents beyond them are QUERY_TOO_COMPLEX before anything runs.
     max_query_depth: int = Field(default=10, ge=1)
@@ -97,8 +98,21 @@ class Settings(BaseSettings):
     # Read by `gql create-admin` when it has to create the account (never an argument).
     admin_password: SecretStr | None = None
 
+    # /metrics: with a token, only scrapes that send it (Authorization: Bearer); without
+    # one, open in development and tests, off (404) in production.
+    metrics_token: SecretStr | None = None
+    # Several processes behind one port (uvicorn --workers): an empty directory, set in the
+    # environment before they start, where each writes its metrics for the others' scrapes.
+    prometheus_multiproc_dir: Path | None = None
+
     # Expired sessions and old login failures are deleted this often (0: only `gql purge`).
     purge_interval_seconds: int = Field(default=3600, ge=0)
+
+    @field_validator("metrics_token", "prometheus_multiproc_dir", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker compose passes `${METRICS_TOKEN:-}` as an empty string.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -124,6 +138,13 @@ class Settings(BaseSettings):
     def graphiql_enabled(self) -> bool:
         """GraphiQL is a development tool: never served in production."""
         return self.graphiql and not self.is_production
+
+    @property
+    def effective_log_format(self) -> Literal["json", "text"]:
+        """The log format: LOG_FORMAT, or text in development and JSON otherwise."""
+        if self.log_format is not None:
+            return self.log_format
+        return "text" if self.env == "development" else "json"
 
     @property
     def is_sqlite(self) -> bool:

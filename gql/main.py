@@ -1,14 +1,15 @@
 """The ASGI application: FastAPI with the GraphQL router, health, readiness and metrics."""
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
@@ -24,7 +25,7 @@ from gql.db import Database
 from gql.gc_tuning import tune_for_serving
 from gql.housekeeping import purge_forever
 from gql.inventory.events import StockEventHub
-from gql.observability import Metrics, tag_log_records_with_request_id
+from gql.observability import Metrics, ensure_logging, tag_log_records_with_request_id
 from gql.schema import schema
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import (
@@ -71,6 +72,16 @@ class App(FastAPI):
             await endpoint(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+
+def metrics_allowed(settings: Settings, authorization: str | None) -> bool:
+    """Whether a request may read /metrics: with METRICS_TOKEN set, only with it as a bearer
+    token; without, in development and tests only."""
+    token = settings.metrics_token
+    if token is None:
+        return not settings.is_production
+    expected = f"Bearer {token.get_secret_value()}"
+    return hmac.compare_digest((authorization or "").encode(), expected.encode())
 
 
 def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router:
@@ -160,6 +171,7 @@ def create_app(
 ) -> FastAPI:
     """Build the application; a given `database` is shared and left open on shutdown."""
     settings = settings or get_settings()
+    ensure_logging(settings)
     tag_log_records_with_request_id()
     owns_database = database is None
     db = database or Database(settings)
@@ -170,7 +182,7 @@ def create_app(
         auth_check_seconds=settings.subscription_auth_check_seconds,
     )
     limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_seconds)
-    metrics = Metrics(db, lambda: len(hub.subscribers))
+    metrics = Metrics(db, lambda: len(hub.subscribers), settings.prometheus_multiproc_dir)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -183,12 +195,15 @@ def create_app(
             background.append(
                 asyncio.create_task(limiter.sync_forever(db, settings.rate_limit_sync_seconds))
             )
+        if metrics.multiprocess_dir is not None:
+            background.append(asyncio.create_task(metrics.refresh_forever()))
         await hub.start()
         tune_for_serving()
         yield
         await hub.stop()
         for task in background:
             await cancel_and_wait(task)
+        metrics.forget_process()
         if owns_database:
             await db.dispose()
 
@@ -232,7 +247,10 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    async def prometheus(request: Request) -> Response:
+        if not metrics_allowed(settings, request.headers.get("authorization")):
+            # Off the public API in production unless scraped with METRICS_TOKEN.
+            return Response(status_code=404)
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -1,16 +1,19 @@
 """Logs in JSON with the request id, and Prometheus metrics of requests, errors and pools."""
 
+import asyncio
 import logging
+import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 from gql.config import Settings
@@ -20,6 +23,18 @@ from gql.db import Database
 OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 MAX_OPERATION_LABELS = 200
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+GAUGES = {
+    "gql_active_subscriptions": "Live stockChanged subscriptions.",
+    "gql_db_pool_size": "Connections the pool keeps.",
+    "gql_db_pool_checked_out": "Connections in use now.",
+    "gql_db_pool_overflow": "Connections beyond the pool size.",
+}
+# The pool's method behind each pool gauge (PostgreSQL's queue pool has them all).
+POOL_GAUGES = {
+    "gql_db_pool_size": "size",
+    "gql_db_pool_checked_out": "checkedout",
+    "gql_db_pool_overflow": "overflow",
+}
 
 
 @dataclass
@@ -53,17 +68,26 @@ def tag_log_records_with_request_id() -> None:
         logging.setLogRecordFactory(_record_factory(factory))
 
 
+# Uvicorn's loggers: its own handlers (colours, text) give way to ours; its access lines
+# give way to gql.access, which every request writes with its id and operation.
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi")
+UVICORN_ACCESS = "uvicorn.access"
+
+
 def configure_logging(settings: Settings) -> None:
-    """One stderr handler on the root logger: JSON lines (or text) at the configured level."""
+    """One stderr handler on the root logger: JSON lines (or text) at the configured level;
+    uvicorn's loggers write through it, and its access log is left to gql.access."""
     tag_log_records_with_request_id()
     handler = logging.StreamHandler(sys.stderr)
-    if settings.log_format == "json":
+    if settings.effective_log_format == "json":
         handler.setFormatter(
             JsonFormatter(
                 "{asctime}{levelname}{name}{message}{request_id}",
                 style="{",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
                 timestamp=False,
+                # Uvicorn adds a copy of its message with terminal colour codes.
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             )
         )
     else:
@@ -73,31 +97,41 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
+    for name in UVICORN_LOGGERS:
+        uvicorn_logger = logging.getLogger(name)
+        uvicorn_logger.handlers.clear()
+        uvicorn_logger.propagate = True
+        uvicorn_logger.setLevel(logging.NOTSET)
+    logging.getLogger(UVICORN_ACCESS).setLevel(logging.WARNING)
 
 
-class PoolCollector(Collector):
-    """The database connection pool, read at scrape time."""
-
-    def __init__(self, database: Database) -> None:
-        self.database = database
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        """Pool size, connections in use and overflow (PostgreSQL's queue pool)."""
-        pool: Any = self.database.engine.sync_engine.pool
-        for name, documentation, reader in (
-            ("gql_db_pool_size", "Connections the pool keeps.", "size"),
-            ("gql_db_pool_checked_out", "Connections in use now.", "checkedout"),
-            ("gql_db_pool_overflow", "Connections beyond the pool size.", "overflow"),
-        ):
-            method = getattr(pool, reader, None)
-            if method is not None:
-                yield GaugeMetricFamily(name, documentation, value=float(method()))
+def ensure_logging(settings: Settings) -> None:
+    """Configure logging as `gql serve` does, unless the process configured its root logger
+    already (`gql serve`, a `--log-config`, a test runner): the app logs the same however
+    it is started (`uvicorn --factory`, workers, gunicorn)."""
+    if not logging.getLogger().handlers:
+        configure_logging(settings)
 
 
 class Metrics:
-    """The application's Prometheus registry (one per app, so tests stay apart)."""
+    """The application's Prometheus metrics.
 
-    def __init__(self, database: Database, active_subscriptions: Callable[[], int]) -> None:
+    One process: a registry of its own (one per app, so tests stay apart), served as is.
+    Several processes (`uvicorn --workers N`, with PROMETHEUS_MULTIPROC_DIR set before they
+    start): prometheus_client's multiprocess mode, where every process writes its values to
+    files in that directory and a scrape of any process sums them all; gauges sum the live
+    processes only.
+    """
+
+    def __init__(
+        self,
+        database: Database,
+        active_subscriptions: Callable[[], int],
+        multiprocess_dir: Path | None = None,
+    ) -> None:
+        self.database = database
+        self.active_subscriptions = active_subscriptions
+        self.multiprocess_dir = multiprocess_dir
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "gql_requests",
@@ -115,14 +149,48 @@ class Metrics:
         self.errors = Counter(
             "gql_errors", "GraphQL errors by code.", ["code"], registry=self.registry
         )
-        gauge = Gauge(
-            "gql_active_subscriptions",
-            "Live stockChanged subscriptions in this process.",
+        self.order_refusals = Counter(
+            "gql_order_refusals",
+            "placeOrder calls refused for want of stock, and those refused for too many.",
+            ["outcome"],
             registry=self.registry,
         )
-        gauge.set_function(lambda: float(active_subscriptions()))
-        self.registry.register(PoolCollector(database))
+        self.gauges = {
+            name: Gauge(name, documentation, registry=self.registry, multiprocess_mode="livesum")
+            for name, documentation in GAUGES.items()
+        }
         self._operations: set[str] = set()
+
+    def refresh(self) -> None:
+        """Read the gauges' current values (live subscriptions, the connection pool)."""
+        pool: Any = self.database.engine.sync_engine.pool
+        values = {"gql_active_subscriptions": self.active_subscriptions()}
+        for name, reader in POOL_GAUGES.items():
+            method = getattr(pool, reader, None)
+            if method is not None:
+                values[name] = method()
+        for name, value in values.items():
+            self.gauges[name].set(float(value))
+
+    def exposition(self) -> bytes:
+        """The text a scrape gets: this process's numbers, or every process's summed."""
+        self.refresh()
+        if self.multiprocess_dir is None:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+
+    async def refresh_forever(self, interval: float = 1.0) -> None:
+        """Keep this process's gauges current for the other processes' scrapes."""
+        while True:
+            self.refresh()
+            await asyncio.sleep(interval)
+
+    def forget_process(self) -> None:
+        """This process is ending: its gauges no longer count (multiprocess mode)."""
+        if self.multiprocess_dir is not None:
+            mark_process_dead(os.getpid(), str(self.multiprocess_dir))  # type: ignore[no-untyped-call]
 
     def operation_label(self, record: RequestRecord) -> str:
         """A bounded label for the operation: its name, `anonymous`, or `other`."""

@@ -86,7 +86,9 @@ def test_logs_are_json_lines_with_the_request_id(capfd: pytest.CaptureFixture[st
     try:
         configure_logging(make_settings("sqlite+aiosqlite://", log_format="json"))
         # when
-        logging.getLogger("gql.test").warning("hello %s", "world", extra={"status": 201})
+        logging.getLogger("gql.test").warning(
+            "hello %s", "world", extra={"status": 201, "color_message": "\x1b[1mhello\x1b[0m"}
+        )
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
@@ -95,6 +97,7 @@ def test_logs_are_json_lines_with_the_request_id(capfd: pytest.CaptureFixture[st
     assert line["message"] == "hello world"
     assert (line["level"], line["logger"], line["status"]) == ("WARNING", "gql.test", 201)
     assert "request_id" in line and "time" in line
+    assert "color_message" not in line
 
 
 async def test_metrics(

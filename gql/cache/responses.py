@@ -138,17 +138,21 @@ class ResponseStore:
             self._slots.popitem(last=False)
 
 
-def reads_only_the_catalog(document: DocumentNode, operation_name: str | None) -> bool:
-    """Whether the operation to run is a query whose root fields are all catalog reads."""
+def catalog_query(
+    document: DocumentNode, operation_name: str | None
+) -> OperationDefinitionNode | None:
+    """The operation to run, if it is a query whose root fields are all catalog reads."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if operation_name is not None:
         operations = [o for o in operations if o.name and o.name.value == operation_name]
     if len(operations) != 1 or operations[0].operation != OperationType.QUERY:
-        return False
+        return None
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
-    return _root_fields_within(operations[0].selection_set, fragments, set())
+    if not _root_fields_within(operations[0].selection_set, fragments, set()):
+        return None
+    return operations[0]
 
 
 def _root_fields_within(
@@ -272,12 +276,13 @@ class CachedReads:
             document = parse_document(query, self.settings.max_query_tokens)
         except GraphQLError:
             return None
-        if not reads_only_the_catalog(document, operation_name):
+        operation = catalog_query(document, operation_name)
+        if operation is None:
             return None
         # Invalid or over a limit: the full request reports it, before any SQL runs.
         if not passes_checks(schema._schema, query, document, self.settings, variables or {}):
             return None
-        return CatalogRead(operation_name)
+        return CatalogRead(operation.name.value if operation.name else None)
 
     async def _access(
         self, authorization: str | None, product_ids: tuple[int, ...]
