@@ -75,6 +75,8 @@ def gql(config: BenchConfig, db_port: int | None = None, **settings: str) -> Ser
         "GRAPHIQL": "false",
         # 64 connections from one address would exceed any sane per-client budget.
         "RATE_LIMIT_REQUESTS": "0",
+        # S opens 5,000 sockets from one address.
+        "WS_CONNECTIONS_PER_ADDRESS": "0",
         **settings,
     }
     return ServerSpec("gql", [str(Path(PYTHON).parent / "gql"), "serve"], port, env)

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
 
+    # Live sessions per user: a new one ends the least recently used beyond this.
+    max_sessions_per_user: int = Field(default=20, ge=1)
+
     # Argon2id cost (RFC 9106's second recommendation by default).
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
@@ -90,6 +93,8 @@ class Settings(BaseSettings):
     subscription_queue_size: int = Field(default=256, ge=1)
     subscriptions_per_connection: int = Field(default=20, ge=1)
     connections_per_user: int = Field(default=10, ge=1)
+    # Open WebSockets per client address and process (0: no limit).
+    ws_connections_per_address: int = Field(default=50, ge=0)
     subscription_auth_check_seconds: float = Field(default=2.0, gt=0)
     stock_events_poll_seconds: float = Field(default=5.0, gt=0)
     ws_keepalive_seconds: float = Field(default=15.0, gt=0)

@@ -95,7 +95,9 @@ def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router
     )
 
 
-def _websocket_endpoint(app: FastAPI, settings: Settings) -> WebSocketEndpoint:
+def _websocket_endpoint(
+    app: FastAPI, settings: Settings, limiter: RateLimiter
+) -> WebSocketEndpoint:
     def make_context(websocket: WebSocket) -> Context:
         # From the app's state when the socket opens, as for an HTTP request's context.
         state = app.state
@@ -113,6 +115,8 @@ def _websocket_endpoint(app: FastAPI, settings: Settings) -> WebSocketEndpoint:
         schema,
         make_context,
         connections_per_user=settings.connections_per_user,
+        connections_per_address=settings.ws_connections_per_address,
+        rate_limiter=limiter,
         subscription_protocols=(
             (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
             if settings.graphql_ws_legacy
@@ -230,7 +234,7 @@ def create_app(
     cache = {"database": db, "auth": tools, "settings": settings}
     _with_middleware(app, settings, metrics, limiter, graphiql, cache)
     # Request ids for the sockets' log lines, as for every request.
-    endpoint = _websocket_endpoint(app, settings)
+    endpoint = _websocket_endpoint(app, settings, limiter)
     app.websocket_endpoint = RequestTelemetry(endpoint, metrics)
 
     @app.get("/healthz", include_in_schema=False)

@@ -119,7 +119,28 @@ async def _start_session(
     )
     session.add(auth_session)
     await session.flush()
+    await _end_sessions_beyond_the_cap(session, tools, user.id, auth_session.id, now)
     return SignedIn(user, auth_session, access, refresh)
+
+
+async def _end_sessions_beyond_the_cap(
+    session: AsyncSession, tools: AuthTools, user_id: int, new_session_id: str, now: datetime
+) -> None:
+    """Keep at most MAX_SESSIONS_PER_USER live sessions: the new one and the most recently
+    used others; the rest end now. Logins of one user wait for each other here."""
+    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    others = (
+        select(AuthSession.id)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.id != new_session_id,
+            AuthSession.revoked_at.is_(None),
+            AuthSession.expires_at > now,
+        )
+        .order_by(AuthSession.last_used_at.desc(), AuthSession.created_at.desc())
+        .offset(tools.settings.max_sessions_per_user - 1)
+    )
+    await _revoke(session, now, AuthSession.id.in_(others.scalar_subquery()))
 
 
 async def register(

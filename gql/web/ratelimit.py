@@ -1,4 +1,4 @@
-"""Per-client request budgets on /graphql, shared by every process through PostgreSQL.
+"""Per-client request budgets, shared by every process through PostgreSQL.
 
 Each process counts its own hits in memory and decides at once (no database round trip
 per request); a background task adds them to a shared row per client and window several
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gql.db import Base, Database, new_session
-from gql.web.middleware import GRAPHQL_PATH, send_error
+from gql.web.middleware import send_error
 
 logger = logging.getLogger("gql.ratelimit")
 
@@ -118,15 +118,27 @@ class RateLimiter:
                 logger.warning("sharing rate-limit counts failed; will retry", exc_info=True)
 
 
+# Routes that do no work for the caller: probes, the scrape, GraphiQL's static files.
+UNCOUNTED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+UNCOUNTED_PREFIXES = ("/graphiql/",)
+
+
+def counted(path: str) -> bool:
+    """Whether a request to `path` counts against its client's budget."""
+    return path not in UNCOUNTED_PATHS and not path.startswith(UNCOUNTED_PREFIXES)
+
+
 class RateLimit:
-    """Answers 429 (`RATE_LIMITED`, with Retry-After) to a client over its budget."""
+    """Answers 429 (`RATE_LIMITED`, with Retry-After) to a client over its budget, on every
+    HTTP route that does work (/graphql, /auth/token, ...). WebSocket connections and their
+    operations count against the same budget (gql.web.router)."""
 
     def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
         self.app = app
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self.limiter.enabled and scope["type"] == "http" and scope["path"] == GRAPHQL_PATH:
+        if self.limiter.enabled and scope["type"] == "http" and counted(scope["path"]):
             client = scope["client"][0] if scope.get("client") else "unknown"
             retry_after = self.limiter.hit(client)
             if retry_after is not None:

@@ -3,10 +3,12 @@ authentication, pings and per-user connection limits."""
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import orjson
+from graphql import GraphQLFormattedError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope
@@ -22,8 +24,12 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     Operation,
     _OperationStreamClosed,
 )
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage as TransportErrorMessage,
+)
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import NextMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 from strawberry.utils.aio import aclosing
@@ -32,6 +38,7 @@ from gql.context import Context, new_operation
 from gql.errors import RequestError
 from gql.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.graphiql import GraphiQLPage
+from gql.web.ratelimit import RateLimiter
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -184,6 +191,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 return
         self._ping_timer = asyncio.get_running_loop().call_later(self.ping_interval, self._ping)
 
+    async def handle_subscribe(self, message: Any) -> None:
+        """Every operation counts against the caller's request budget, as over HTTP."""
+        refusal = _over_budget(self.view, self.context)
+        if refusal is not None and self.connection_acknowledged:
+            await self.send_message(
+                TransportErrorMessage(id=message["id"], type="error", payload=[refusal])
+            )
+            return
+        await super().handle_subscribe(message)
+
     async def handle_connection_init(self, message: Any) -> None:
         """Then forget the finished init-timeout task (it would stay with the socket)."""
         await super().handle_connection_init(message)
@@ -202,6 +219,16 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol; operations may send shared frames (gql.fanout)."""
+
+    async def handle_start(self, message: Any) -> None:
+        """Every operation counts against the caller's request budget, as over HTTP."""
+        refusal = _over_budget(self.view, self.context)
+        if refusal is not None and self.connection_acknowledged:
+            await self.send_message(
+                LegacyErrorMessage(type="error", id=message["id"], payload=refusal)
+            )
+            return
+        await super().handle_start(message)
 
     async def handle_async_results(
         self,
@@ -225,26 +252,41 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
 
 
 class ConnectionLimiter:
-    """Counts each user's open WebSocket connections in this process."""
+    """Counts the open WebSocket connections of each user (or address) in this process."""
 
     def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.open: dict[int, int] = {}
+        self.limit = limit  # 0: no limit
+        self.open: dict[Hashable, int] = {}
 
-    def acquire(self, user_id: int) -> bool:
-        """Count a new connection, unless the user already has `limit` of them."""
-        if self.open.get(user_id, 0) >= self.limit:
+    def acquire(self, holder: Hashable) -> bool:
+        """Count a new connection, unless the holder already has `limit` of them."""
+        if self.limit and self.open.get(holder, 0) >= self.limit:
             return False
-        self.open[user_id] = self.open.get(user_id, 0) + 1
+        self.open[holder] = self.open.get(holder, 0) + 1
         return True
 
-    def release(self, user_id: int) -> None:
+    def release(self, holder: Hashable) -> None:
         """Forget a closed connection."""
-        remaining = self.open.get(user_id, 0) - 1
+        remaining = self.open.get(holder, 0) - 1
         if remaining > 0:
-            self.open[user_id] = remaining
+            self.open[holder] = remaining
         else:
-            self.open.pop(user_id, None)
+            self.open.pop(holder, None)
+
+
+def _over_budget(view: Any, context: Context) -> GraphQLFormattedError | None:
+    """The error of an operation over its client's request budget, or None to run it."""
+    limiter: RateLimiter | None = getattr(view, "rate_limiter", None)
+    if limiter is None or not limiter.enabled:
+        return None
+    retry_after = limiter.hit(context.client.ip or "unknown")
+    if retry_after is None:
+        return None
+    seconds = max(1, math.ceil(retry_after))
+    return {
+        "message": f"Too many requests; retry in {seconds} s.",
+        "extensions": {"code": "RATE_LIMITED", "retryAfter": seconds},
+    }
 
 
 class Router(GraphQLRouter[Context, None]):
@@ -317,7 +359,8 @@ class WebSocketEndpoint(GraphQL[Context, None]):
     """The GraphQL WebSocket endpoint, a bare ASGI app that the application calls before
     FastAPI: under every open socket FastAPI's routing, dependency and middleware frames
     would stay suspended (several KB per connection). Authenticates in `connection_init`,
-    limits connections per user, pings (graphql-transport-ws) or keeps alive (graphql-ws)."""
+    limits connections per user and per address, counts connections and operations against
+    the client's request budget, pings (graphql-transport-ws) or keeps alive (graphql-ws)."""
 
     graphql_transport_ws_handler_class = TransportWSHandler
     graphql_ws_handler_class = LegacyWSHandler
@@ -328,17 +371,29 @@ class WebSocketEndpoint(GraphQL[Context, None]):
         make_context: Callable[[WebSocket], Context],
         *,
         connections_per_user: int,
+        connections_per_address: int,
+        rate_limiter: RateLimiter,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=False, **kwargs)
         self.make_context = make_context
         self.connection_limiter = ConnectionLimiter(connections_per_user)
+        self.address_limiter = ConnectionLimiter(connections_per_address)
+        self.rate_limiter = rate_limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
-        """Serve one WebSocket; its context is closed when it ends."""
+        """Serve one WebSocket; its context is closed when it ends. A socket beyond its
+        address's share, or over the client's request budget, is refused (HTTP 403)."""
+        address = scope["client"][0] if scope.get("client") else "unknown"
+        over_budget = self.rate_limiter.enabled and self.rate_limiter.hit(address) is not None
+        if over_budget or not self.address_limiter.acquire(address):
+            if (await receive())["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008})
+            return
         try:
             await super().__call__(scope, receive, send)
         finally:
+            self.address_limiter.release(address)
             context = scope.get(CONTEXT_KEY)
             if isinstance(context, Context):
                 await context.close()
