@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=64 * 1024, ge=8)
     argon2_parallelism: int = Field(default=4, ge=1)
+    # Hashes computed at once per process (0: as many as the machine has cores).
+    argon2_concurrency: int = Field(default=0, ge=0)
 
     # Live stock events (WebSocket subscriptions).
     subscription_queue_size: int = Field(default=256, ge=1)

@@ -125,6 +125,13 @@ class Context(BaseContext):
             yield self._session
 
     @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A session of its own that only reads and takes no write lock (SQLite's writer
+        lock included): for checks before a mutation's short write transaction."""
+        async with new_session(self.database, write=False, transaction=False) as session:
+            yield session
+
+    @asynccontextmanager
     async def transaction(
         self, *, commit_on: tuple[type[BaseException], ...] = ()
     ) -> AsyncIterator[AsyncSession]:
@@ -155,7 +162,7 @@ class Context(BaseContext):
             token = bearer_token(self.authorization)
             viewer = None
             if token is not None:
-                async with self.session() as session:
+                async with self.reading() as session:
                     viewer = await authenticate(session, self.auth, token)
             _operation_caller.set((self, viewer))
             return viewer
@@ -163,7 +170,9 @@ class Context(BaseContext):
             if not self._authenticated:
                 token = bearer_token(self.authorization)
                 if token is not None:
-                    async with self.session() as session:
+                    # Never in a mutation's write transaction: it would begin (and on SQLite
+                    # take the writer lock) before the mutation has done its checks.
+                    async with self.reading() as session:
                         self._viewer = await authenticate(session, self.auth, token)
                 self._authenticated = True
             return self._viewer

@@ -82,3 +82,13 @@ class EntityNotFound(DomainError):
     """The record named by an id does not exist (or is not visible to the caller)."""
 
     code = "NOT_FOUND"
+
+
+class Throttled(DomainError):
+    """Too many attempts of a kind that is budgeted (failed logins, refused orders)."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, retry_after: int, *, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -1,6 +1,7 @@
 """Checks on text that comes from clients, shared by every domain."""
 
 import re
+import unicodedata
 
 # NUL cannot be stored by PostgreSQL, and lone UTF-16 surrogates have no UTF-8 form (no
 # driver and no hash can encode them): either would fail deep inside a query.
@@ -19,3 +20,9 @@ def has_control_characters(value: str, *, multiline: bool = False) -> bool:
 def is_storable(value: str) -> bool:
     """Whether every database can store and compare `value` (no NUL, no lone surrogate)."""
     return _UNSTORABLE.search(value) is None
+
+
+def has_invisible_characters(value: str) -> bool:
+    """Any format character (Unicode category Cf): bidirectional controls, zero-width
+    spaces and joiners, soft hyphens. They make a name read otherwise than it is."""
+    return any(unicodedata.category(character) == "Cf" for character in value)

@@ -4,7 +4,7 @@ from typing import Self
 
 import strawberry
 
-from gql.errors import DomainError
+from gql.errors import DomainError, Throttled
 
 
 @strawberry.interface(
@@ -29,3 +29,19 @@ class ValidationError(UserError):
 @strawberry.type(description="The record named by an id does not exist.")
 class NotFoundError(UserError):
     pass
+
+
+@strawberry.type(
+    description="Too many attempts of this kind (failed logins or password checks, refused "
+    "orders); retry after `retryAfter` seconds."
+)
+class RateLimitedError(UserError):
+    retry_after: int = strawberry.field(description="Seconds until a retry may succeed.")
+
+    @classmethod
+    def of(cls, error: DomainError) -> Self:
+        """The GraphQL form of a throttled attempt."""
+        retry_after = error.retry_after if isinstance(error, Throttled) else 1
+        return cls(
+            code=error.code, message=error.message, field=error.field, retry_after=retry_after
+        )

@@ -1,7 +1,7 @@
 """Expected failures of identity operations."""
 
 from gql.auth.tokens import InvalidToken
-from gql.errors import DomainError
+from gql.errors import DomainError, Throttled
 
 
 class EmailTaken(DomainError):
@@ -19,14 +19,13 @@ class InvalidCredentials(DomainError):
         super().__init__("The email or password is incorrect.", field=field)
 
 
-class LoginRateLimited(DomainError):
+class LoginRateLimited(Throttled):
     """Too many failed logins for this account or from this address."""
 
-    code = "RATE_LIMITED"
-
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many failed logins; try again in {retry_after} seconds.")
-        self.retry_after = retry_after
+        super().__init__(
+            f"Too many failed logins; try again in {retry_after} seconds.", retry_after
+        )
 
 
 class RefreshTokenReused(InvalidToken):

@@ -30,27 +30,33 @@ async def issue_token(
     """Log in with form fields `username` (the email) and `password`."""
     state = request.app.state
     tools: service.AuthTools = state.auth
-    async with new_session(state.database, write=True) as session:
-        try:
-            signed_in = await service.login(
-                session,
-                tools,
-                email=form.username,
-                password=form.password,
-                client=client_of(request),
-            )
-        except InvalidCredentials as error:
+    client = client_of(request)
+    try:
+        # The password is checked outside the write transaction, which stays short.
+        check = await service.check_login(
+            lambda: new_session(state.database, write=False, transaction=False),
+            tools,
+            email=form.username,
+            password=form.password,
+            client=client,
+        )
+        async with new_session(state.database, write=True) as session:
+            try:
+                signed_in = await service.finish_login(session, tools, check, client)
+            except InvalidCredentials:
+                await session.commit()
+                raise
             await session.commit()
-            raise _unauthorized(error.message) from None
-        except BadUserInput as error:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=error.message) from None
-        except LoginRateLimited as error:
-            raise HTTPException(
-                status.HTTP_429_TOO_MANY_REQUESTS,
-                detail=error.message,
-                headers={"Retry-After": str(error.retry_after)},
-            ) from None
-        await session.commit()
+    except InvalidCredentials as error:
+        raise _unauthorized(error.message) from None
+    except BadUserInput as error:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=error.message) from None
+    except LoginRateLimited as error:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=error.message,
+            headers={"Retry-After": str(error.retry_after)},
+        ) from None
     expires_in = math.ceil((signed_in.access.expires_at - tools.clock()).total_seconds())
     return {
         "access_token": signed_in.access.token,

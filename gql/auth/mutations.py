@@ -10,12 +10,11 @@ from gql.auth.types import (
     AuthPayload,
     EmailTakenError,
     InvalidCredentialsError,
-    RateLimitedError,
 )
 from gql.context import Info
 from gql.errors import EntityNotFound, InvalidInput
 from gql.permissions import authenticated, public
-from gql.user_errors import NotFoundError, ValidationError
+from gql.user_errors import NotFoundError, RateLimitedError, ValidationError
 
 
 @strawberry.input
@@ -62,7 +61,7 @@ RevokeSessionResult = Annotated[
     RevokeSessionSuccess | NotFoundError, strawberry.union("RevokeSessionResult")
 ]
 ChangePasswordResult = Annotated[
-    ChangePasswordSuccess | InvalidCredentialsError | ValidationError,
+    ChangePasswordSuccess | InvalidCredentialsError | RateLimitedError | ValidationError,
     strawberry.union("ChangePasswordResult"),
 ]
 
@@ -74,14 +73,16 @@ class AuthMutation:
         """New accounts are active at once."""
         context = info.context
         try:
+            registration = await service.prepare_registration(
+                context.reading,
+                context.auth,
+                email=input.email,
+                password=input.password,
+                full_name=input.full_name,
+            )
             async with context.transaction() as session:
                 signed_in = await service.register(
-                    session,
-                    context.auth,
-                    email=input.email,
-                    password=input.password,
-                    full_name=input.full_name,
-                    client=context.client,
+                    session, context.auth, registration, client=context.client
                 )
         except EmailTaken as error:
             return EmailTakenError.of(error)
@@ -94,20 +95,19 @@ class AuthMutation:
         """Failures are counted per account and per address; too many lock logins out."""
         context = info.context
         try:
+            check = await service.check_login(
+                context.reading,
+                context.auth,
+                email=input.email,
+                password=input.password,
+                client=context.client,
+            )
             async with context.transaction(commit_on=(InvalidCredentials,)) as session:
-                signed_in = await service.login(
-                    session,
-                    context.auth,
-                    email=input.email,
-                    password=input.password,
-                    client=context.client,
-                )
+                signed_in = await service.finish_login(session, context.auth, check, context.client)
         except InvalidCredentials as error:
             return InvalidCredentialsError.of(error)
         except LoginRateLimited as error:
-            return RateLimitedError(
-                code=error.code, message=error.message, field=None, retry_after=error.retry_after
-            )
+            return RateLimitedError.of(error)
         return AuthPayload.of(signed_in, context.auth.clock())
 
     @strawberry.mutation(
@@ -158,22 +158,31 @@ class AuthMutation:
         return RevokeSessionSuccess(session_id=id)
 
     @strawberry.mutation(
-        description="Change the password; every other session is ended.", extensions=authenticated()
+        description="Change the password; every other session is ended. A wrong current "
+        "password counts as a failed login of the account.",
+        extensions=authenticated(),
     )
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
         """The current password must be given again."""
-        viewer = await info.context.require_viewer()
+        context = info.context
+        viewer = await context.require_viewer()
         try:
-            async with info.context.transaction() as session:
+            check, new_hash = await service.check_password_change(
+                context.reading,
+                context.auth,
+                viewer,
+                current_password=input.current_password,
+                new_password=input.new_password,
+                client=context.client,
+            )
+            async with context.transaction(commit_on=(InvalidCredentials,)) as session:
                 revoked = await service.change_password(
-                    session,
-                    info.context.auth,
-                    viewer,
-                    current_password=input.current_password,
-                    new_password=input.new_password,
+                    session, context.auth, viewer, check, new_hash
                 )
         except InvalidCredentials as error:
             return InvalidCredentialsError.of(error)
+        except LoginRateLimited as error:
+            return RateLimitedError.of(error)
         except InvalidInput as error:
             return ValidationError.of(error)
         return ChangePasswordSuccess(revoked_sessions=revoked)

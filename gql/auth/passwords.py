@@ -1,6 +1,7 @@
 """Password hashing (argon2id via libpass's passlib API) and the password policy."""
 
 import asyncio
+import os
 import secrets
 
 from passlib.context import CryptContext
@@ -30,6 +31,8 @@ class PasswordHasher:
         # Verifying against this when the account does not exist costs the same work as a
         # real check, so the response time does not tell whether an email is registered.
         self.dummy_hash = self.hash(secrets.token_urlsafe(16))
+        # A flood of logins queues here rather than take every core from other requests.
+        self._hashing = asyncio.Semaphore(settings.argon2_concurrency or os.cpu_count() or 1)
 
     def hash(self, password: str) -> str:
         """A new hash of `password` with the current parameters (blocking)."""
@@ -44,16 +47,19 @@ class PasswordHasher:
         return bool(valid), new_hash
 
     # argon2 costs ~100 ms of CPU by design: request handlers use these, so other requests
-    # keep flowing meanwhile (argon2-cffi releases the GIL while it hashes).
+    # keep flowing meanwhile (argon2-cffi releases the GIL while it hashes), at most
+    # ARGON2_CONCURRENCY at a time.
     async def hash_in_thread(self, password: str) -> str:
         """`hash` in a worker thread."""
-        return await asyncio.to_thread(self.hash, password)
+        async with self._hashing:
+            return await asyncio.to_thread(self.hash, password)
 
     async def verify_and_update_in_thread(
         self, password: str, digest: str | None
     ) -> tuple[bool, str | None]:
         """`verify_and_update` in a worker thread (the dummy hash when `digest` is None)."""
-        return await asyncio.to_thread(self.verify_and_update, password, digest)
+        async with self._hashing:
+            return await asyncio.to_thread(self.verify_and_update, password, digest)
 
 
 def check_password_policy(password: str, email: str, field: str = "password") -> None:

@@ -4,14 +4,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
-from gql.auth.models import Permission, Role, User, role_permission, user_role
+from gql.auth.models import AuthSession, Permission, Role, User, role_permission, user_role
+from gql.db import utcnow
 from gql.errors import DomainError, EntityNotFound, InvalidInput
 from gql.text import has_control_characters
 
@@ -265,7 +266,8 @@ async def remove_role(session: AsyncSession, user_id: int, role_id: int) -> User
 
 
 async def set_user_active(session: AsyncSession, user_id: int, active: bool) -> User:
-    """Activate or deactivate an account; the last active admin stays active."""
+    """Activate or deactivate an account (which ends its sessions); the last active admin
+    stays active."""
     admin_role = await _lock_admin_role(session)
     user = await _user(session, user_id)
     if (
@@ -278,6 +280,14 @@ async def set_user_active(session: AsyncSession, user_id: int, active: bool) -> 
         raise LastAdmin("The last active admin cannot be deactivated.", field="userId")
     user.is_active = active
     await session.flush()
+    if not active:
+        # Signed out at once, for good: reactivating the account brings no token back.
+        await session.execute(
+            update(AuthSession)
+            .where(AuthSession.user_id == user.id, AuthSession.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return user
 
 

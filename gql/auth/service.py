@@ -3,6 +3,7 @@
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -21,7 +22,7 @@ from gql.auth.tokens import InvalidToken, IssuedToken, TokenClaims, TokenCodec, 
 from gql.config import Settings
 from gql.db import read_rows, utcnow
 from gql.errors import BadUserInput, EntityNotFound, InvalidInput
-from gql.text import has_control_characters
+from gql.text import has_control_characters, has_invisible_characters
 
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -143,16 +144,25 @@ async def _end_sessions_beyond_the_cap(
     await _revoke(session, now, AuthSession.id.in_(others.scalar_subquery()))
 
 
-async def register(
-    session: AsyncSession,
-    tools: AuthTools,
-    *,
-    email: str,
-    password: str,
-    full_name: str = "",
-    client: Client = Client(),
-) -> SignedIn:
-    """A new active account, signed in."""
+# Opens a session that only reads (Context.reading).
+Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A checked sign-up: clean values and the password's hash, nothing written yet."""
+
+    email: str
+    full_name: str
+    hashed_password: str
+
+
+async def prepare_registration(
+    reading: Reading, tools: AuthTools, *, email: str, password: str, full_name: str = ""
+) -> Registration:
+    """Validate a sign-up and hash its password: reads in a session of `reading` released
+    before the hash (~100 ms of CPU by design), so no lock or connection is held through
+    it. Call it before the write transaction."""
     address = clean_email(email)
     check_password_policy(password, address)
     name = full_name.strip()
@@ -160,14 +170,30 @@ async def register(
         raise InvalidInput(
             f"`fullName` is longer than {MAX_FULL_NAME} characters.", field="fullName"
         )
-    if has_control_characters(name):
-        raise InvalidInput("`fullName` must not contain control characters.", field="fullName")
-    if await session.scalar(select(User.id).where(User.email == address)) is not None:
+    if has_control_characters(name) or has_invisible_characters(name):
+        raise InvalidInput(
+            "`fullName` must not contain control, bidirectional or invisible characters.",
+            field="fullName",
+        )
+    async with reading() as session:
+        taken = await session.scalar(select(User.id).where(User.email == address))
+    if taken is not None:
         raise EmailTaken("An account with this email already exists.", field="email")
+    return Registration(address, name, await tools.passwords.hash_in_thread(password))
+
+
+async def register(
+    session: AsyncSession,
+    tools: AuthTools,
+    registration: Registration,
+    *,
+    client: Client = Client(),
+) -> SignedIn:
+    """A new active account, signed in (a short write: the hash is already made)."""
     user = User(
-        email=address,
-        hashed_password=await tools.passwords.hash_in_thread(password),
-        full_name=name,
+        email=registration.email,
+        hashed_password=registration.hashed_password,
+        full_name=registration.full_name,
         is_active=True,
         created_at=tools.clock(),
     )
@@ -209,42 +235,94 @@ async def ensure_admin(
     return created
 
 
-async def login(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class PasswordCheck:
+    """A password checked against an account's hash, outside any write transaction, and
+    what may be written of it afterwards."""
+
+    email: str
+    ip: str
+    user_id: int | None
+    # The hash it was checked against: the write that follows makes sure it still stands.
+    checked_hash: str | None
+    valid: bool
+    # The password hashed anew with the current parameters, when they changed.
+    new_hash: str | None
+
+
+async def check_login(
+    reading: Reading,
     tools: AuthTools,
     *,
     email: str,
     password: str,
     client: Client = Client(),
-) -> SignedIn:
-    """Check the credentials and start a session.
+) -> PasswordCheck:
+    """Refuse a locked-out login early, then verify the password, with no session held
+    through the hash (call it before the write transaction; `finish_login` records the
+    outcome).
 
-    Raises InvalidCredentials (after recording the failure; commit it), LoginRateLimited,
-    or BadUserInput for control characters in the email or password.
-    """
+    Raises LoginRateLimited, or BadUserInput for control characters in the email or
+    password."""
     address = normalize_email(email)[:MAX_EMAIL]
     # Refused before any counting: no account could have such an email or password.
     for value, field in ((address, "email"), (password, "password")):
         if has_control_characters(value):
             raise BadUserInput(f"`{field}` must not contain control characters.", field=field)
-    now = tools.clock()
     ip = client.ip[:64]
-    await lockout.serialise_attempts(session, address, ip)
-    retry_after = await lockout.retry_after(session, tools.settings, address, ip, now)
-    if retry_after:
-        raise LoginRateLimited(retry_after)
-    user = await session.scalar(select(User).where(User.email == address))
+    async with reading() as session:
+        retry_after = await lockout.retry_after(session, tools.settings, address, ip, tools.clock())
+        if retry_after:
+            raise LoginRateLimited(retry_after)
+        row = (
+            await session.execute(
+                select(User.id, User.hashed_password, User.is_active).where(User.email == address)
+            )
+        ).first()
     # Unknown accounts are verified against a dummy hash: the same work, the same answer.
     valid, new_hash = await tools.passwords.verify_and_update_in_thread(
-        password, user.hashed_password if user else None
+        password, row.hashed_password if row is not None else None
     )
-    if user is None or not valid or not user.is_active:
-        session.add(LoginFailure(email=address, ip=ip, created_at=now))
-        await session.flush()
+    if row is None or not row.is_active:
+        return PasswordCheck(address, ip, None, None, False, None)
+    return PasswordCheck(address, ip, row.id, row.hashed_password, valid, new_hash)
+
+
+async def _admit(session: AsyncSession, tools: AuthTools, check: PasswordCheck) -> datetime:
+    """Count the attempt under the account's and the address's lock: refused when
+    concurrent failures used the budget up meanwhile (whatever the password), so parallel
+    guesses get no more tries than sequential ones."""
+    now = tools.clock()
+    await lockout.serialise_attempts(session, check.email, check.ip)
+    retry_after = await lockout.retry_after(session, tools.settings, check.email, check.ip, now)
+    if retry_after:
+        raise LoginRateLimited(retry_after)
+    return now
+
+
+async def _record_failure(session: AsyncSession, check: PasswordCheck, now: datetime) -> None:
+    session.add(LoginFailure(email=check.email, ip=check.ip, created_at=now))
+    await session.flush()
+
+
+async def finish_login(
+    session: AsyncSession, tools: AuthTools, check: PasswordCheck, client: Client = Client()
+) -> SignedIn:
+    """Record a checked login (a short write transaction): a failure is counted (raises
+    InvalidCredentials: commit it), a success starts a session."""
+    now = await _admit(session, tools, check)
+    user = await session.get(User, check.user_id) if check.user_id is not None else None
+    if (
+        user is None
+        or not check.valid
+        or not user.is_active
+        or user.hashed_password != check.checked_hash
+    ):
+        await _record_failure(session, check, now)
         raise InvalidCredentials()
-    if new_hash is not None:
-        user.hashed_password = new_hash
-    await session.execute(delete(LoginFailure).where(LoginFailure.email == address))
+    if check.new_hash is not None:
+        user.hashed_password = check.new_hash
+    await session.execute(delete(LoginFailure).where(LoginFailure.email == check.email))
     return await _start_session(session, tools, user, client)
 
 
@@ -400,29 +478,61 @@ async def revoke_session(
         raise EntityNotFound(f"Session {session_id!r} does not exist.", field="id")
 
 
-async def change_password(
-    session: AsyncSession,
+async def check_password_change(
+    reading: Reading,
     tools: AuthTools,
     viewer: Viewer,
     *,
     current_password: str,
     new_password: str,
-) -> int:
-    """Set a new password and end every other session; returns how many were ended."""
-    user = await session.get(User, viewer.user.id, with_for_update=True)
-    if user is None:
-        raise InvalidToken("The session has ended.")
+    client: Client = Client(),
+) -> tuple[PasswordCheck, str | None]:
+    """Verify the current password and hash the new one, with no session held through the
+    hashes (call it before the write transaction). Counted with the account's failed
+    logins: raises LoginRateLimited while they lock it. The new password's hash is None
+    when the current one is wrong."""
     if has_control_characters(current_password):
         raise InvalidInput(
             "`currentPassword` must not contain control characters.", field="currentPassword"
         )
-    valid, _ = await tools.passwords.verify_and_update_in_thread(
-        current_password, user.hashed_password
-    )
+    user = viewer.user
+    ip = client.ip[:64]
+    async with reading() as session:
+        retry_after = await lockout.retry_after(
+            session, tools.settings, user.email, ip, tools.clock()
+        )
+        if retry_after:
+            raise LoginRateLimited(retry_after)
+        stored = await session.scalar(select(User.hashed_password).where(User.id == user.id))
+    if stored is None:
+        raise InvalidToken("The session has ended.")
+    valid, _ = await tools.passwords.verify_and_update_in_thread(current_password, stored)
+    check = PasswordCheck(user.email, ip, user.id, stored, valid, None)
     if not valid:
-        raise InvalidCredentials(field="currentPassword")
+        return check, None
     check_password_policy(new_password, user.email, field="newPassword")
-    user.hashed_password = await tools.passwords.hash_in_thread(new_password)
+    return check, await tools.passwords.hash_in_thread(new_password)
+
+
+async def change_password(
+    session: AsyncSession,
+    tools: AuthTools,
+    viewer: Viewer,
+    check: PasswordCheck,
+    new_hash: str | None,
+) -> int:
+    """Record a checked password change (a short write transaction): a wrong current
+    password is counted as a failed login (raises InvalidCredentials: commit it); a right
+    one sets the new hash and ends every other session, returning how many."""
+    now = await _admit(session, tools, check)
+    user = await session.get(User, viewer.user.id, with_for_update=True)
+    if user is None:
+        raise InvalidToken("The session has ended.")
+    if new_hash is None or user.hashed_password != check.checked_hash:
+        await _record_failure(session, check, now)
+        raise InvalidCredentials(field="currentPassword")
+    user.hashed_password = new_hash
+    await session.execute(delete(LoginFailure).where(LoginFailure.email == check.email))
     await session.flush()
     return await _revoke(
         session,

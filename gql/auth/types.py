@@ -132,11 +132,6 @@ class InvalidCredentialsError(UserError):
     pass
 
 
-@strawberry.type(description="Too many failed logins; retry after `retryAfter` seconds.")
-class RateLimitedError(UserError):
-    retry_after: int
-
-
 @strawberry.type(description="An account with this email exists already.")
 class EmailTakenError(UserError):
     pass

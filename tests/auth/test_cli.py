@@ -69,14 +69,16 @@ async def test_create_admin_creates_then_promotes(empty_databases: EmptyDatabase
 
 
 async def _register_plain(settings: Settings, email: str) -> None:
-    from gql.auth.service import AuthTools, register
+    from gql.auth.service import AuthTools, prepare_registration, register
 
     database = Database(settings)
+    tools = AuthTools.from_settings(settings)
     try:
+        registration = await prepare_registration(
+            lambda: new_session(database, write=False), tools, email=email, password="p" * 10
+        )
         async with new_session(database, write=True) as session:
-            await register(
-                session, AuthTools.from_settings(settings), email=email, password="p" * 10
-            )
+            await register(session, tools, registration)
             await session.commit()
     finally:
         await database.dispose()
