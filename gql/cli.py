@@ -85,7 +85,7 @@ def _purge(_: argparse.Namespace) -> int:
             await database.dispose()
 
     sessions, failures = asyncio.run(run())
-    print(f"purged {sessions} session(s) and {failures} login failure(s)")
+    print(f"purged {sessions} session(s) and {failures} login failure(s) or refused order(s)")
     return 0
 
 

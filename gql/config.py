@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     login_max_failures_per_ip: int = Field(default=50, ge=1)
     login_failure_window_seconds: int = Field(default=15 * 60, ge=1)
 
+    # Orders: units per line, and orders refused for want of stock per customer and window
+    # (past it a refusal answers RATE_LIMITED and tells nothing of stock).
+    order_line_max_quantity: int = Field(default=100, ge=1, le=1_000_000)
+    order_refusals_per_customer: int = Field(default=5, ge=1)
+    order_refusal_window_seconds: int = Field(default=15 * 60, ge=1)
+
     # Live sessions per user: a new one ends the least recently used beyond this.
     max_sessions_per_user: int = Field(default=20, ge=1)
 

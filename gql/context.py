@@ -21,6 +21,7 @@ from gql.errors import Unauthenticated
 
 if TYPE_CHECKING:
     from gql.inventory.events import StockEventHub
+    from gql.observability import Metrics
 
 LoaderT = TypeVar("LoaderT")
 # The caller of the operation running in this task, as a long-lived connection's context
@@ -63,8 +64,10 @@ class Context(BaseContext):
         client: Client = Client(),
         hub: "StockEventHub | None" = None,
         long_lived: bool = False,
+        metrics: "Metrics | None" = None,
     ) -> None:
         super().__init__()
+        self.metrics = metrics
         self.database = database
         self.settings = settings
         self.auth = auth
@@ -202,6 +205,12 @@ class Context(BaseContext):
             return None
         return viewer, viewer.permissions if viewer is not None else frozenset()
 
+    def count_order_refusal(self, outcome: str) -> None:
+        """A placeOrder refused for want of stock (`insufficient_stock`), or over budget
+        (`throttled`): gql_order_refusals_total."""
+        if self.metrics is not None:
+            self.metrics.order_refusals.labels(outcome).inc()
+
     def forget_viewer(self) -> None:
         """Authenticate again on next use (after the caller's session changed)."""
         self._viewer = None
@@ -267,6 +276,7 @@ async def context_getter(connection: HTTPConnection) -> AsyncIterator[Context]:
         client=client_of(connection),
         hub=getattr(state, "hub", None),
         long_lived=connection.scope["type"] == "websocket",
+        metrics=getattr(state, "metrics", None),
     )
     try:
         yield context

@@ -1,20 +1,23 @@
-"""Periodic deletion of expired sessions and stale login failures."""
+"""Periodic deletion of expired sessions, stale login failures and refused orders."""
 
 import asyncio
 import logging
 
 from gql.auth import service
 from gql.db import Database, new_session
+from gql.orders import refusals
 
 logger = logging.getLogger("gql.housekeeping")
 
 
 async def purge_once(database: Database, tools: service.AuthTools) -> tuple[int, int]:
-    """Delete what has expired; returns (sessions, login failures) deleted."""
+    """Delete what has expired; returns how many sessions, and how many login failures and
+    refused orders, were deleted."""
     async with new_session(database, write=True) as session:
-        counts = await service.purge(session, tools)
+        sessions, failures = await service.purge(session, tools)
+        failures += await refusals.purge(session, tools.settings, tools.clock())
         await session.commit()
-    return counts
+    return sessions, failures
 
 
 async def purge_forever(database: Database, tools: service.AuthTools, interval: float) -> None:
@@ -23,6 +26,8 @@ async def purge_forever(database: Database, tools: service.AuthTools, interval: 
         await asyncio.sleep(interval)
         try:
             sessions, failures = await purge_once(database, tools)
-            logger.info("purged %d sessions and %d login failures", sessions, failures)
+            logger.info(
+                "purged %d sessions and %d login failures or refused orders", sessions, failures
+            )
         except Exception:
             logger.exception("purge failed; retrying in %s s", interval)

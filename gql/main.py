@@ -109,6 +109,7 @@ def _websocket_endpoint(
             client=client_of(websocket),
             hub=state.hub,
             long_lived=True,
+            metrics=state.metrics,
         )
 
     endpoint = WebSocketEndpoint(

@@ -13,7 +13,7 @@ from gql.cache.models import CatalogVersion
 from gql.catalog.models import Product, ProductImage
 from gql.db import Base
 from gql.inventory.models import StockMovement
-from gql.orders.models import Order, OrderLine
+from gql.orders.models import Order, OrderLine, OrderRefusal
 from gql.web.ratelimit import RateLimitWindow
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "LoginFailure",
     "Order",
     "OrderLine",
+    "OrderRefusal",
     "Permission",
     "Product",
     "ProductImage",

@@ -66,7 +66,10 @@ class InsufficientStockError(UserError):
 class StockChange:
     id: strawberry.ID
     delta: int
-    quantity_after: int
+    quantity_after: int | None = strawberry.field(
+        description=f"Units in stock after the change; {HIDDEN}.",
+        extensions=requires(STOCK_LEVELS),
+    )
     reason: models.MovementReason
     created_at: datetime
     product_db_id: strawberry.Private[int]

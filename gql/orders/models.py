@@ -53,3 +53,17 @@ class OrderLine(Base):
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="RESTRICT"))
     quantity: Mapped[int]
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+
+
+class OrderRefusal(Base):
+    """A placeOrder refused for want of stock: counted against the customer's budget, so
+    probing stock levels with refused orders is slow and visible."""
+
+    __tablename__ = "order_refusal"
+    __table_args__ = (
+        Index("ix_order_refusal_customer_id_created_at", "customer_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

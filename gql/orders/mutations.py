@@ -10,19 +10,21 @@ from gql.errors import EntityNotFound, InvalidInput
 from gql.ids import require_id
 from gql.inventory.errors import InsufficientStock
 from gql.inventory.types import InsufficientStockError
-from gql.orders import service
+from gql.orders import refusals, service
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order as OrderModel
 from gql.orders.types import Order, OrderNotCancellableError
 from gql.permissions import requires, requires_any
 from gql.transactions import run_transaction
-from gql.user_errors import NotFoundError, ValidationError
+from gql.user_errors import NotFoundError, RateLimitedError, ValidationError
 
 
 @strawberry.input
 class OrderLineInput:
     product_id: strawberry.ID
-    quantity: int = strawberry.field(description="1 to 1000.")
+    quantity: int = strawberry.field(
+        description="Units, 1 to ORDER_LINE_MAX_QUANTITY (100 unless the shop says otherwise)."
+    )
 
 
 @strawberry.input
@@ -50,7 +52,7 @@ class CancelOrderSuccess:
 
 
 PlaceOrderResult = Annotated[
-    PlaceOrderSuccess | InsufficientStockError | ValidationError | NotFoundError,
+    PlaceOrderSuccess | InsufficientStockError | RateLimitedError | ValidationError | NotFoundError,
     strawberry.union("PlaceOrderResult"),
 ]
 CancelOrderResult = Annotated[
@@ -62,13 +64,17 @@ CancelOrderResult = Annotated[
 @strawberry.type
 class OrderMutation:
     @strawberry.mutation(
-        description="Buy: every line in stock, or nothing changes.",
+        description="Buy: every line in stock, or nothing changes. Orders refused for want of "
+        "stock are counted per customer: past ORDER_REFUSALS_PER_CUSTOMER in the window, a "
+        "refusal answers RateLimitedError instead of InsufficientStockError.",
         extensions=requires("order:create"),
     )
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderResult:
         """Prices are snapshotted; the product rows are locked in id order."""
         # Read now: a retried attempt follows a rollback, which expires the loaded user.
-        customer_id = (await info.context.require_viewer()).user.id
+        context = info.context
+        customer_id = (await context.require_viewer()).user.id
+        max_quantity = context.settings.order_line_max_quantity
         try:
             lines = [
                 service.LineRequest(
@@ -79,12 +85,24 @@ class OrderMutation:
             ]
 
             async def work(session: AsyncSession) -> service.Placed:
-                return await service.place_order(session, customer_id, lines, input.idempotency_key)
+                return await service.place_order(
+                    session, customer_id, lines, input.idempotency_key, max_quantity=max_quantity
+                )
 
-            placed = await run_transaction(info.context, work)
+            placed = await run_transaction(context, work)
         except InsufficientStock as error:
+            try:
+                # Nothing of the order was written; the refusal is counted on its own.
+                async with context.transaction() as session:
+                    await refusals.note_refusal(
+                        session, context.settings, customer_id, context.auth.clock()
+                    )
+            except refusals.TooManyRefusedOrders as throttled:
+                context.count_order_refusal("throttled")
+                return RateLimitedError.of(throttled)
+            context.count_order_refusal("insufficient_stock")
             return InsufficientStockError.of_shortage(
-                error, permissions=await info.context.permissions()
+                error, permissions=await context.permissions()
             )
         except InvalidInput as error:
             return ValidationError.of(error)

@@ -21,7 +21,8 @@ from gql.pagination import Page, SortKey, paginate
 from gql.text import has_control_characters
 
 MAX_LINES = 100
-MAX_QUANTITY = 1000
+# ORDER_LINE_MAX_QUANTITY's default.
+MAX_QUANTITY = 100
 MAX_IDEMPOTENCY_KEY = 100
 NEWEST_FIRST = SortKey("ORDER_ID_DESC", ((Order.id, True),))
 ALL_ORDERS = select(Order)
@@ -44,13 +45,13 @@ class Placed:
     replayed: bool = False
 
 
-def _merge(lines: list[LineRequest]) -> dict[int, int]:
+def _merge(lines: list[LineRequest], max_quantity: int) -> dict[int, int]:
     if not 1 <= len(lines) <= MAX_LINES:
         raise InvalidInput(f"An order has 1 to {MAX_LINES} lines.", field="lines")
     for index, line in enumerate(lines):
-        if not 1 <= line.quantity <= MAX_QUANTITY:
+        if not 1 <= line.quantity <= max_quantity:
             raise InvalidInput(
-                f"A quantity is 1 to {MAX_QUANTITY}.", field=f"lines[{index}].quantity"
+                f"A quantity is 1 to {max_quantity}.", field=f"lines[{index}].quantity"
             )
     merged: Counter[int] = Counter()
     for line in lines:
@@ -123,9 +124,11 @@ async def place_order(
     customer_id: int,
     lines: list[LineRequest],
     idempotency_key: str | None = None,
+    *,
+    max_quantity: int = MAX_QUANTITY,
 ) -> Placed:
     """All or nothing: every line in stock, or InsufficientStock listing every short line."""
-    wanted = _merge(lines)
+    wanted = _merge(lines, max_quantity)
     key = idempotency_key.strip() if idempotency_key is not None else None
     if key is not None and not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY:
         raise InvalidInput(
