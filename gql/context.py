@@ -41,6 +41,15 @@ def new_operation() -> None:
 _background: set[asyncio.Task[None]] = set()
 
 
+# Scope state key: the caller as a middleware already read them for this request.
+CALLER_KEY = "gql.caller"
+
+
+def hand_over_caller(scope: Any, viewer: Viewer | None) -> None:
+    """Let the request's context use this reading of the caller instead of its own."""
+    scope.setdefault("state", {})[CALLER_KEY] = (viewer,)
+
+
 def bearer_token(authorization: str | None) -> str | None:
     """The token of an `Authorization: Bearer <token>` value; another scheme is refused."""
     if authorization is None or not authorization.strip():
@@ -278,6 +287,10 @@ async def context_getter(connection: HTTPConnection) -> AsyncIterator[Context]:
         long_lived=connection.scope["type"] == "websocket",
         metrics=getattr(state, "metrics", None),
     )
+    caller = connection.scope.get("state", {}).get(CALLER_KEY)
+    if caller is not None:
+        (context._viewer,) = caller
+        context._authenticated = True
     try:
         yield context
     finally:

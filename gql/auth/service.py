@@ -435,10 +435,25 @@ async def authenticate(session: AsyncSession, tools: AuthTools, access_token: st
     rows = await read_rows(
         session, statement, {"session_id": claims.session_id, "user_id": claims.user_id}
     )
-    granted = granted_by(rows[0], now) if rows else None
-    if granted is None:
+    viewer = viewer_of(rows[0], claims, now) if rows else None
+    if viewer is None:
         raise InvalidToken("The session has ended.")
-    return Viewer(_detached_user(rows[0][4:]), claims.session_id, claims.expires_at, granted)
+    return viewer
+
+
+def session_check(dialect: str) -> Select[Any]:
+    """The statement of `authenticate` (bound parameters: session_id, user_id): the
+    session's state, the user's permissions, then the user's columns."""
+    return _session_check(dialect)
+
+
+def viewer_of(row: Sequence[Any], claims: TokenClaims, now: datetime) -> Viewer | None:
+    """The caller a `session_check` row describes, or None when its session has ended."""
+    granted = granted_by(row, now)
+    if granted is None:
+        return None
+    columns = row[4 : 4 + len(_USER_KEYS)]
+    return Viewer(_detached_user(columns), claims.session_id, claims.expires_at, granted)
 
 
 async def _revoke(session: AsyncSession, now: datetime, *conditions: object) -> int:

@@ -33,7 +33,7 @@ from graphql import (
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gql.auth.service import AuthTools, granted_by, session_scope_check
+from gql.auth.service import AuthTools, Viewer, session_check, viewer_of
 from gql.auth.tokens import InvalidToken
 from gql.cache.dependencies import ReadDependencies, recording
 from gql.cache.versions import (
@@ -43,7 +43,7 @@ from gql.cache.versions import (
     versions_check,
 )
 from gql.config import Settings
-from gql.context import bearer_token
+from gql.context import bearer_token, hand_over_caller
 from gql.db import Database
 from gql.errors import RequestError
 from gql.limits import parse_document, passes_checks
@@ -180,8 +180,8 @@ def _root_fields_within(
 
 @cache
 def _access_check(dialect: str) -> Any:
-    """The session check with the catalog versions after its four columns."""
-    return session_scope_check(dialect).add_columns(*version_columns(dialect))
+    """The caller's session check with the catalog versions as its last three columns."""
+    return session_check(dialect).add_columns(*version_columns(dialect))
 
 
 # Request bodies up to this size have their cacheability remembered (per process).
@@ -194,6 +194,11 @@ def _remember(memo: "OrderedDict[Any, Any]", key: Any, value: Any) -> None:
     memo[key] = value
     if len(memo) > MEMO_ENTRIES:
         memo.popitem(last=False)
+
+
+def _scope_of(viewer: Viewer | None) -> str:
+    """What an answer may depend on of its caller: their permissions, never who they are."""
+    return ",".join(sorted(viewer.permissions)) if viewer is not None else "anonymous"
 
 
 def _etag(body: bytes) -> bytes:
@@ -242,7 +247,8 @@ class CachedReads:
         if access is None:
             await self.app(scope, replay, send)
             return
-        permission_scope, versions = access
+        viewer, versions = access
+        permission_scope = _scope_of(viewer)
         entry = self.store.get(key, permission_scope, versions)
         if entry is not None:
             record = current_request.get()
@@ -251,6 +257,9 @@ class CachedReads:
                 record.operation_type = "query"
             await _send_cached(send, entry, headers.get("if-none-match"))
             return
+        # The request runs as this very read of the caller saw them: the answer is computed
+        # with the permissions it is kept under.
+        hand_over_caller(scope, viewer)
         with recording() as dependencies:
             remembering = self._remembering(send, key, permission_scope, versions, dependencies)
             await self.app(scope, replay, remembering)
@@ -286,8 +295,8 @@ class CachedReads:
 
     async def _access(
         self, authorization: str | None, product_ids: tuple[int, ...]
-    ) -> tuple[str, CatalogVersions] | None:
-        """The caller's permission scope and the catalog versions (those of `product_ids`
+    ) -> tuple[Viewer | None, CatalogVersions] | None:
+        """The caller (None: anonymous) and the catalog versions (those of `product_ids`
         among them), in one statement; None when the request must run in full (a bad
         token gets its error there)."""
         now = self.auth.clock()
@@ -301,7 +310,7 @@ class CachedReads:
             if claims is None:
                 versions = await self.database.read_row(versions_check(dialect), product_ids=asked)
                 assert versions is not None  # one row of three totals
-                return "anonymous", CatalogVersions.of(versions)
+                return None, CatalogVersions.of(versions)
             row = await self.database.read_row(
                 _access_check(dialect),
                 session_id=claims.session_id,
@@ -314,10 +323,10 @@ class CachedReads:
             # The full request reports the outage with its own code.
             logger.debug("response cache bypassed", exc_info=True)
             return None
-        granted = granted_by(row, now) if row is not None else None
-        if granted is None:
+        viewer = viewer_of(row, claims, now) if row is not None else None
+        if viewer is None or row is None:
             return None
-        return ",".join(sorted(granted)), CatalogVersions.of(row[4:])  # type: ignore[index]
+        return viewer, CatalogVersions.of(row[-3:])
 
     def _remembering(
         self,

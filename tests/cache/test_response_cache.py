@@ -1,12 +1,15 @@
 """The response cache: repeated catalog reads from memory, never older than a commit."""
 
 import asyncio
+import dataclasses
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gql.auth.service import authenticate
 from gql.catalog.models import Product
 from gql.config import Settings
 from gql.db import Database, new_session
@@ -295,3 +298,30 @@ async def test_a_stock_change_that_keeps_availability_leaves_the_in_stock_list_c
     # then
     assert again.headers["etag"] == first.headers["etag"]
     assert statements.count == 1, statements.statements
+
+
+async def test_an_answer_is_computed_with_the_permissions_it_is_kept_under(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    db: Database,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # given: a customer, whose permissions grow while their read is under way (simulated:
+    # any second reading of the caller would see inventory:read)
+    await make_product(session, "A", stock=3)
+    customer = await signed_in(client, db, "customer@example.com")
+    other = await signed_in(client, db, "other@example.com")
+    import gql.context
+
+    async def grown(*args: Any, **kwargs: Any) -> Any:
+        viewer = await authenticate(*args, **kwargs)
+        return dataclasses.replace(viewer, permissions=viewer.permissions | {"inventory:read"})
+
+    monkeypatch.setattr(gql.context, "authenticate", grown)
+    # when: the customer reads stock, then another customer asks the same
+    first = await execute(client, WITH_STOCK, headers=customer)
+    second = await execute(client, WITH_STOCK, headers=other)
+    # then: neither got stock levels, from the cache or otherwise
+    for body in (first, second):
+        assert body["data"]["products"]["edges"][0]["node"]["stock"] is None
+        assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
