@@ -46,12 +46,17 @@ class Settings(BaseSettings):
     max_query_aliases: int = Field(default=15, ge=0)
     max_query_tokens: int = Field(default=2000, ge=10)
     max_query_cost: int = Field(default=5000, ge=1)
+    max_query_directives: int = Field(default=10, ge=0)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Catalog reads answered from memory while the catalog is unchanged (entries per process).
     response_cache: bool = True
     response_cache_size: int = Field(default=1000, ge=1)
     # Automatic persisted queries: query texts remembered by hash, in bytes per process.
     persisted_queries_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
+    # automatic (Apollo's APQ), safelist (only the operations listed in the safelist file
+    # run: a persisted query manifest or a JSON list of texts) or off.
+    persisted_queries: Literal["automatic", "safelist", "off"] = "automatic"
+    persisted_queries_safelist: Path | None = None
     # Requests per client address and window on /graphql (0: no limit); shared by every
     # process through PostgreSQL, synchronised this often.
     rate_limit_requests: int = Field(default=600, ge=0)
@@ -133,6 +138,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _safelist_needs_its_file(self) -> Self:
+        if self.persisted_queries == "safelist" and self.persisted_queries_safelist is None:
+            raise ValueError("PERSISTED_QUERIES=safelist needs PERSISTED_QUERIES_SAFELIST")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secret_in_production(self) -> Self:

@@ -18,12 +18,15 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    Node,
     OperationDefinitionNode,
     SelectionSetNode,
     VariableNode,
+    Visitor,
     get_named_type,
     parse,
     specified_rules,
+    visit,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
@@ -39,6 +42,13 @@ TOKEN_LIMIT_MARKER = "tokens. Parsing aborted."
 DEFAULTS = Settings.model_construct()
 
 
+# Directives on one node of a document (a field, a fragment, an operation): the handful
+# a client needs (@include, @skip, @defer), never ten of the same.
+MAX_DIRECTIVES_PER_NODE = 3
+# Validation errors reported for one document: the first ones, and a note that more exist.
+MAX_VALIDATION_ERRORS = 10
+
+
 @dataclass(frozen=True)
 class Limits:
     """The largest document the server executes."""
@@ -47,6 +57,7 @@ class Limits:
     aliases: int
     tokens: int
     cost: int
+    directives: int
 
     @classmethod
     def of(cls, settings: Settings) -> "Limits":
@@ -56,6 +67,7 @@ class Limits:
             aliases=settings.max_query_aliases,
             tokens=settings.max_query_tokens,
             cost=settings.max_query_cost,
+            directives=settings.max_query_directives,
         )
 
 
@@ -199,6 +211,60 @@ def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
 DOCUMENT_CACHE_SIZE = 512
 
 
+class _DirectiveCounter(Visitor):
+    """How many directives a document holds, and the most on one node."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+        self.most_on_one_node = 0
+
+    def enter(self, node: Node, *_: object) -> None:
+        directives = getattr(node, "directives", None)
+        if directives:
+            self.total += len(directives)
+            self.most_on_one_node = max(self.most_on_one_node, len(directives))
+
+
+# Directive counts by query text (the documents of one text are alike).
+_directive_counts: "OrderedDict[str, tuple[int, int]]" = OrderedDict()
+
+
+def _directives(query: str, document: DocumentNode) -> tuple[int, int]:
+    counts = _directive_counts.get(query)
+    if counts is None:
+        counter = _DirectiveCounter()
+        visit(document, counter)
+        counts = _directive_counts[query] = (counter.total, counter.most_on_one_node)
+        if len(_directive_counts) > DOCUMENT_CACHE_SIZE:
+            _directive_counts.popitem(last=False)
+    return counts
+
+
+def directive_errors(query: str, document: DocumentNode, limits: Limits) -> list[GraphQLError]:
+    """One error for a document that overloads directives (checked before validation,
+    which would report each unknown or repeated one)."""
+    total, most_on_one_node = _directives(query, document)
+    if total > limits.directives:
+        return [too_complex(f"The query uses {total} directives; at most {limits.directives}.")]
+    if most_on_one_node > MAX_DIRECTIVES_PER_NODE:
+        return [
+            too_complex(
+                f"The query puts {most_on_one_node} directives on one field; "
+                f"at most {MAX_DIRECTIVES_PER_NODE}."
+            )
+        ]
+    return []
+
+
+def _capped(errors: list[GraphQLError]) -> list[GraphQLError]:
+    if len(errors) <= MAX_VALIDATION_ERRORS:
+        return errors
+    shown = errors[: MAX_VALIDATION_ERRORS - 1]
+    hidden = len(errors) - len(shown)
+    return [*shown, GraphQLError(f"{hidden} more validation errors are not shown.")]
+
+
 @lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
 def parse_document(query: str, max_tokens: int) -> DocumentNode:
     """The document of a query text, parsed once per distinct text."""
@@ -225,7 +291,7 @@ def validate_cached(
         return []
     # Invalid documents are validated every time: their errors are request-specific
     # objects that later steps edit (codes, production messages).
-    errors = validate_document(schema, document, rules)
+    errors = _capped(validate_document(schema, document, rules))
     if not errors:
         _valid_documents[key] = None
         if len(_valid_documents) > DOCUMENT_CACHE_SIZE:
@@ -246,10 +312,13 @@ def passes_checks(
     variables: Mapping[str, Any],
 ) -> bool:
     """Whether a document would execute: valid, and within every limit."""
+    limits = Limits.of(settings)
+    if directive_errors(query, document, limits):
+        return False
     rules = (*specified_rules, *rules_for(settings))
     if validate_cached(schema, query, document, rules):
         return False
-    return not limit_errors(schema, document, Limits.of(settings), variables)
+    return not limit_errors(schema, document, limits, variables)
 
 
 class QueryLimits(SchemaExtension):
@@ -277,13 +346,18 @@ class QueryLimits(SchemaExtension):
         yield
 
     def on_validate(self) -> Iterator[None]:
-        """The specification's rules (cached per document), then the limits (per request:
-        a page size may come from a variable)."""
+        """Directives first (one error for an overloaded document), then the
+        specification's rules (cached per document, at most MAX_VALIDATION_ERRORS errors),
+        then the limits (per request: a page size may come from a variable)."""
         execution = self.execution_context
         document = execution.graphql_document
         if document is not None and execution.query and execution.pre_execution_errors is None:
             schema = execution.schema._schema
-            errors = validate_cached(schema, execution.query, document, execution.validation_rules)
-            errors += limit_errors(schema, document, self.limits, execution.variables or {})
+            errors = directive_errors(execution.query, document, self.limits)
+            if not errors:
+                errors = validate_cached(
+                    schema, execution.query, document, execution.validation_rules
+                )
+                errors += limit_errors(schema, document, self.limits, execution.variables or {})
             execution.pre_execution_errors = errors
         yield

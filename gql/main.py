@@ -34,8 +34,9 @@ from gql.web.middleware import (
     JsonOnlyGraphQL,
     RequestTelemetry,
     SecurityHeaders,
+    WellFormedGraphQL,
 )
-from gql.web.persisted import PersistedQueries
+from gql.web.persisted import PersistedQueries, load_safelist
 from gql.web.ratelimit import RateLimit, RateLimiter
 from gql.web.router import Router, TransportWSHandler, WebSocketEndpoint
 
@@ -96,7 +97,7 @@ def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router
 
 
 def _websocket_endpoint(
-    app: FastAPI, settings: Settings, limiter: RateLimiter
+    app: FastAPI, settings: Settings, limiter: RateLimiter, safelist: dict[str, str] | None
 ) -> WebSocketEndpoint:
     def make_context(websocket: WebSocket) -> Context:
         # From the app's state when the socket opens, as for an HTTP request's context.
@@ -118,6 +119,8 @@ def _websocket_endpoint(
         connections_per_user=settings.connections_per_user,
         connections_per_address=settings.ws_connections_per_address,
         rate_limiter=limiter,
+        safelist=safelist,
+        allowed_origins=settings.cors_origins,
         subscription_protocols=(
             (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL)
             if settings.graphql_ws_legacy
@@ -142,9 +145,10 @@ def _with_middleware(
     limiter: RateLimiter,
     graphiql: GraphiQLPage | None,
     cache: dict[str, Any],
+    safelist: dict[str, str] | None,
 ) -> None:
     """Outermost first: ids and logs, security headers, CORS, rate limit, body size, CSRF,
-    persisted queries, and the response cache."""
+    well-formed bodies, persisted queries, and the response cache."""
     layers: list[tuple[type[Any], dict[str, Any]]] = [
         (RequestTelemetry, {"metrics": metrics}),
         (SecurityHeaders, {"page_csp": page_policies(graphiql)}),
@@ -161,7 +165,15 @@ def _with_middleware(
         (RateLimit, {"limiter": limiter}),
         (BodyLimit, {"limit": settings.max_body_bytes}),
         (JsonOnlyGraphQL, {}),
-        (PersistedQueries, {"max_bytes": settings.persisted_queries_bytes}),
+        (WellFormedGraphQL, {}),
+        (
+            PersistedQueries,
+            {
+                "max_bytes": settings.persisted_queries_bytes,
+                "mode": settings.persisted_queries,
+                "safelist": safelist,
+            },
+        ),
     ]
     if settings.response_cache:
         layers.append((CachedReads, cache))
@@ -233,9 +245,14 @@ def create_app(
     if graphiql is not None and (assets := graphiql.assets()) is not None:
         app.mount(ASSETS_PATH, assets, name="graphiql")
     cache = {"database": db, "auth": tools, "settings": settings}
-    _with_middleware(app, settings, metrics, limiter, graphiql, cache)
+    safelist = (
+        load_safelist(settings.persisted_queries_safelist)
+        if settings.persisted_queries == "safelist" and settings.persisted_queries_safelist
+        else None
+    )
+    _with_middleware(app, settings, metrics, limiter, graphiql, cache, safelist)
     # Request ids for the sockets' log lines, as for every request.
-    endpoint = _websocket_endpoint(app, settings, limiter)
+    endpoint = _websocket_endpoint(app, settings, limiter, safelist)
     app.websocket_endpoint = RequestTelemetry(endpoint, metrics)
 
     @app.get("/healthz", include_in_schema=False)

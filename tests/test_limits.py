@@ -9,7 +9,7 @@ from gql.auth.service import AuthTools
 from gql.config import Settings
 from gql.db import Database
 from gql.main import create_app
-from tests.conftest import LiveServer, StatementCounter, make_settings
+from tests.conftest import LiveServer, StatementCounter, execute, make_settings
 from tests.factories import signed_in
 from tests.ws import GraphQLWebSocket
 
@@ -240,3 +240,27 @@ async def test_subscriptions_are_limited_too(
         message = await ws.receive()
     assert message["type"] == "error"
     assert [e["extensions"]["code"] for e in message["payload"]] == ["QUERY_TOO_COMPLEX"]
+
+
+async def test_overloaded_directives_are_one_error_before_validation(
+    client: httpx.AsyncClient,
+) -> None:
+    for query in (
+        "{ __typename " + "@aa" * 10 + " }",
+        "{ __typename " + "@aa" * 600 + " }",
+        "{ " + " ".join(f"a{n}: __typename @skip(if: false)" for n in range(11)) + " }",
+    ):
+        # when
+        body = await execute(client, query)
+        # then
+        (error,) = body["errors"]
+        assert error["extensions"]["code"] == "QUERY_TOO_COMPLEX", error
+        assert "directives" in error["message"]
+
+
+async def test_validation_errors_are_capped(client: httpx.AsyncClient) -> None:
+    # when: a document with 40 unknown fields
+    body = await execute(client, "{ " + " ".join(f"nope{n}" for n in range(40)) + " }")
+    # then
+    assert len(body["errors"]) == 10
+    assert body["errors"][-1]["message"] == "31 more validation errors are not shown."

@@ -5,6 +5,7 @@ import logging
 import os
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,16 @@ ONE = 'query One { product(id: "1") { name } }'
 def _json_lines(logged: str) -> list[dict[str, Any]]:
     lines = []
     for line in logged.splitlines():
-        if line.startswith("{"):
+        if line.startswith("{") and line.endswith("}"):  # not one still being written
             lines.append(json.loads(line))
     return lines
+
+
+def _access_line(logged: str, request_id: str) -> bool:
+    return any(
+        line["logger"] == "gql.access" and line.get("request_id") == request_id
+        for line in _json_lines(logged)
+    )
 
 
 @pytest.mark.parametrize(
@@ -63,6 +71,10 @@ def test_access_lines_and_masked_errors_carry_the_request_id(
         failed = httpx.post(
             f"{server.url}/graphql", json={"query": ONE}, headers={"x-request-id": "t-boom"}
         )
+        # The access line is written once the response has gone out: wait for it.
+        deadline = time.monotonic() + 10
+        while not _access_line(server.logged(), "t-boom") and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         _, logged = server.stop()
     assert ok.status_code == 200 and "errors" not in ok.json()

@@ -1,6 +1,7 @@
 """ASGI middleware in front of every route: request ids and access logs, body size,
 JSON-only GraphQL posts, and security headers."""
 
+import json
 import logging
 import re
 import time
@@ -198,6 +199,71 @@ class JsonOnlyGraphQL:
                 )
                 return
         await self.app(scope, receive, send)
+
+
+# What a GraphQL POST body may hold: each member's JSON type (or null).
+REQUEST_FIELDS: dict[str, tuple[type, str]] = {
+    "query": (str, "a string"),
+    "operationName": (str, "a string"),
+    "variables": (dict, "an object"),
+    "extensions": (dict, "an object"),
+}
+
+
+def decode_json(data: str | bytes) -> Any:
+    """A request's JSON: orjson, or the standard library for what orjson refuses and JSON
+    allows (a lone surrogate escape, which the fields then refuse by name). ValueError for
+    anything else (invalid UTF-8, nesting beyond 1,024 levels, a 5,000-digit number)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise ValueError("not a JSON document") from None
+
+
+def malformed_request(body: bytes) -> str | None:
+    """Why a GraphQL POST body cannot be a request (None when it can): not JSON (or not
+    UTF-8, nested too deep, a number out of range), not an object, or a member of the wrong
+    type. Parsed as the GraphQL view parses it (`decode_json`)."""
+    try:
+        payload = decode_json(body)
+    except ValueError:
+        return (
+            "The request body is not valid JSON (UTF-8, at most 1,024 levels deep, numbers "
+            "within a double's range)."
+        )
+    if isinstance(payload, list):
+        return "Batched requests (a JSON array) are not supported: send one operation."
+    if not isinstance(payload, dict):
+        return "The request body must be a JSON object with a `query`."
+    for name, (kind, described) in REQUEST_FIELDS.items():
+        value = payload.get(name)
+        if value is not None and not isinstance(value, kind):
+            return f"`{name}` must be {described} or null."
+    if not payload.get("query") and "persistedQuery" not in (payload.get("extensions") or {}):
+        return "`query` is required: the text of the operation to run."
+    return None
+
+
+class WellFormedGraphQL:
+    """A GraphQL POST whose body cannot be a request gets 400 with a coded error, before
+    anything else reads it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await read_body(receive)
+        problem = malformed_request(body)
+        if problem is not None:
+            await send_error(send, 400, problem, "BAD_USER_INPUT")
+            return
+        await self.app(scope, replaying(body, receive), send)
 
 
 class SecurityHeaders:

@@ -1,5 +1,16 @@
-"""Automatic persisted queries (Apollo's protocol): a client sends the SHA-256 of a query
-instead of its text; when the server does not know it yet, the client sends both once.
+"""Persisted queries (Apollo's protocol): a client sends the SHA-256 of a query instead of
+its text.
+
+Modes (PERSISTED_QUERIES):
+- `automatic`: when the server does not know a hash yet, the client sends both once, and
+  the server remembers it for everybody. Any client may then run a hash that another
+  registered, which confirms that somebody sent exactly that text: fine for a public
+  API, whose queries are no secret.
+- `safelist`: only the operations of a list made at deploy time run (from
+  PERSISTED_QUERIES_SAFELIST: Apollo's persisted query manifest, or a JSON list of query
+  texts), by hash or by text; anything else is refused with PERSISTED_QUERY_NOT_IN_LIST,
+  WebSocket operations included. For an API whose clients are all your own.
+- `off`: hashes are not looked up.
 
 https://www.apollographql.com/docs/apollo-server/performance/apq
 """
@@ -7,6 +18,7 @@ https://www.apollographql.com/docs/apollo-server/performance/apq
 import hashlib
 import re
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -46,13 +58,59 @@ class QueryStore:
             self._bytes -= len(evicted)
 
 
+def digest_of(query: str) -> str:
+    """The SHA-256 of a query text, as clients send it."""
+    return hashlib.sha256(query.encode()).hexdigest()
+
+
+def safelisted(safelist: dict[str, str] | None, query: str | None) -> bool:
+    """Whether a query text may run: always without a safelist."""
+    return safelist is None or (query is not None and digest_of(query) in safelist)
+
+
+def load_safelist(path: Path) -> dict[str, str]:
+    """Query texts by hash from an Apollo persisted query manifest
+    (`{"operations": [{"id", "body"}]}`) or a JSON list of texts; each hash checked."""
+    loaded = orjson.loads(path.read_bytes())
+    texts: dict[str, str] = {}
+    if isinstance(loaded, dict):
+        for operation in loaded.get("operations", []):
+            body = operation["body"]
+            if operation.get("id", digest_of(body)) != digest_of(body):
+                raise ValueError(f"{path}: the id of an operation is not its body's SHA-256")
+            texts[digest_of(body)] = body
+    elif isinstance(loaded, list) and all(isinstance(text, str) for text in loaded):
+        texts = {digest_of(text): text for text in loaded}
+    else:
+        raise ValueError(f"{path}: expected a persisted query manifest or a list of queries")
+    return texts
+
+
+NOT_SUPPORTED = ErrorCode.PERSISTED_QUERY_NOT_SUPPORTED
+NOT_IN_LIST = (
+    400,
+    "Only the operations registered with this server may run.",
+    ErrorCode.PERSISTED_QUERY_NOT_IN_LIST,
+)
+
+
 class PersistedQueries:
     """ASGI middleware on /graphql: fills in the query text of a hash-only request, and
-    learns the hash of a request that sends both (after checking that they match)."""
+    (automatic mode) learns the hash of a request that sends both, after checking that they
+    match; in safelist mode, lets only the listed operations through."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        mode: str = "automatic",
+        safelist: dict[str, str] | None = None,
+    ) -> None:
         self.app = app
+        self.mode = mode
         self.store = QueryStore(max_bytes)
+        # Texts by hash, in safelist mode.
+        self.safelist = safelist if mode == "safelist" else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH:
@@ -71,7 +129,9 @@ class PersistedQueries:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError:
             payload = None
-        if isinstance(payload, dict) and _persisted(payload) is not None:
+        if isinstance(payload, dict) and (
+            _persisted(payload) is not None or self.safelist is not None
+        ):
             outcome = self._resolve(payload)
             if isinstance(outcome, tuple):
                 await send_error(send, *outcome)
@@ -86,7 +146,7 @@ class PersistedQueries:
         except orjson.JSONDecodeError:
             extensions = None
         payload: dict[str, Any] = {**params, "extensions": extensions}
-        if _persisted(payload) is None:
+        if _persisted(payload) is None and self.safelist is None:
             await self.app(scope, receive, send)
             return
         outcome = self._resolve(payload)
@@ -99,6 +159,12 @@ class PersistedQueries:
 
     def _resolve(self, payload: dict[str, Any]) -> dict[str, Any] | tuple[int, str, str]:
         """The payload with its query text, or (status, message, code) of an error."""
+        if self.mode == "off":
+            if not payload.get("query"):
+                return 400, "Persisted queries are off: send the query.", NOT_SUPPORTED
+            return payload
+        if self.safelist is not None:
+            return self._from_safelist(payload)
         persisted = _persisted(payload) or {}
         digest = persisted.get("sha256Hash")
         if persisted.get("version") != 1 or not isinstance(digest, str):
@@ -116,6 +182,17 @@ class PersistedQueries:
             # Apollo clients look for this message (and code), then resend with the text.
             return 200, NOT_FOUND, ErrorCode.PERSISTED_QUERY_NOT_FOUND
         return {**payload, "query": known}
+
+    def _from_safelist(self, payload: dict[str, Any]) -> dict[str, Any] | tuple[int, str, str]:
+        assert self.safelist is not None
+        query = payload.get("query")
+        digest = (_persisted(payload) or {}).get("sha256Hash")
+        if isinstance(query, str) and query:
+            if digest is not None and digest != digest_of(query):
+                return 400, "The query does not match its `sha256Hash`.", ErrorCode.BAD_USER_INPUT
+            return payload if digest_of(query) in self.safelist else NOT_IN_LIST
+        known = self.safelist.get(digest) if isinstance(digest, str) else None
+        return {**payload, "query": known} if known is not None else NOT_IN_LIST
 
 
 def _persisted(payload: dict[str, Any]) -> dict[str, Any] | None:

@@ -38,6 +38,8 @@ from gql.context import Context, new_operation
 from gql.errors import RequestError
 from gql.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.graphiql import GraphiQLPage
+from gql.web.middleware import decode_json
+from gql.web.persisted import safelisted
 from gql.web.ratelimit import RateLimiter
 
 JSON = "application/json"
@@ -192,8 +194,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         self._ping_timer = asyncio.get_running_loop().call_later(self.ping_interval, self._ping)
 
     async def handle_subscribe(self, message: Any) -> None:
-        """Every operation counts against the caller's request budget, as over HTTP."""
-        refusal = _over_budget(self.view, self.context)
+        """Every operation counts against the caller's request budget, as over HTTP; with a
+        safelist, only its operations run."""
+        refusal = _refusal(self.view, self.context, (message.get("payload") or {}).get("query"))
         if refusal is not None and self.connection_acknowledged:
             await self.send_message(
                 TransportErrorMessage(id=message["id"], type="error", payload=[refusal])
@@ -221,8 +224,9 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     """The legacy graphql-ws protocol; operations may send shared frames (gql.fanout)."""
 
     async def handle_start(self, message: Any) -> None:
-        """Every operation counts against the caller's request budget, as over HTTP."""
-        refusal = _over_budget(self.view, self.context)
+        """Every operation counts against the caller's request budget, as over HTTP; with a
+        safelist, only its operations run."""
+        refusal = _refusal(self.view, self.context, (message.get("payload") or {}).get("query"))
         if refusal is not None and self.connection_acknowledged:
             await self.send_message(
                 LegacyErrorMessage(type="error", id=message["id"], payload=refusal)
@@ -274,8 +278,14 @@ class ConnectionLimiter:
             self.open.pop(holder, None)
 
 
-def _over_budget(view: Any, context: Context) -> GraphQLFormattedError | None:
-    """The error of an operation over its client's request budget, or None to run it."""
+def _refusal(view: Any, context: Context, query: object) -> GraphQLFormattedError | None:
+    """The error of an operation not on the safelist or over its client's request budget,
+    or None to run it."""
+    if not safelisted(getattr(view, "safelist", None), query if isinstance(query, str) else None):
+        return {
+            "message": "Only the operations registered with this server may run.",
+            "extensions": {"code": "PERSISTED_QUERY_NOT_IN_LIST"},
+        }
     limiter: RateLimiter | None = getattr(view, "rate_limiter", None)
     if limiter is None or not limiter.enabled:
         return None
@@ -308,6 +318,10 @@ class Router(GraphQLRouter[Context, None]):
     def encode_json(self, data: object) -> str:
         """orjson is several times faster than the standard library here."""
         return orjson.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        """As WellFormedGraphQL checked the body (gql.web.middleware.decode_json)."""
+        return decode_json(data)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -373,6 +387,7 @@ class WebSocketEndpoint(GraphQL[Context, None]):
         connections_per_user: int,
         connections_per_address: int,
         rate_limiter: RateLimiter,
+        safelist: dict[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=False, **kwargs)
@@ -380,6 +395,7 @@ class WebSocketEndpoint(GraphQL[Context, None]):
         self.connection_limiter = ConnectionLimiter(connections_per_user)
         self.address_limiter = ConnectionLimiter(connections_per_address)
         self.rate_limiter = rate_limiter
+        self.safelist = safelist
 
     async def __call__(self, scope: Scope, receive: Receive, send: ASGISend) -> None:
         """Serve one WebSocket; its context is closed when it ends. A socket beyond its

@@ -4,14 +4,17 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from websockets.exceptions import InvalidStatus
+from websockets.typing import Origin
 
 from gql.auth.service import AuthTools
 from gql.catalog.models import Product
 from gql.config import Settings
 from gql.db import Database
 from gql.main import create_app
-from tests.conftest import StatementCounter, make_settings
+from tests.conftest import LiveServer, ServerFactory, StatementCounter, make_settings
 from tests.factories import signed_in
+from tests.ws import GraphQLWebSocket
 
 CREATE = (
     'mutation { createProduct(input: {sku: "CSRF", name: "Forged", price: "1.00"}) { __typename } }'
@@ -147,3 +150,51 @@ async def test_request_ids_are_honoured_or_made(client: httpx.AsyncClient) -> No
     assert given.headers["x-request-id"] == "req-42.a:b"
     assert len(made.headers["x-request-id"]) == 32
     assert junk.headers["x-request-id"] != "no spaces\tor tabs"
+
+
+MALFORMED_BODIES = {
+    "nested 5,000 deep": b"[" * 5000 + b"]" * 5000,
+    "variables nested 5,000 deep": b'{"query": "{ __typename }", "variables": '
+    + b'{"a": ' * 5000
+    + b"1"
+    + b"}" * 5000
+    + b"}",
+    "null": b"null",
+    "a string": b'"{ __typename }"',
+    "a number": b"5",
+    "not UTF-8": b'{"query": "\xff\xfe"}',
+    "a 5,000-digit integer": b'{"query": "{ __typename }", "variables": {"n": '
+    + b"9" * 5000
+    + b"}}",
+    "query not a string": b'{"query": 5}',
+    "variables a list": b'{"query": "{ __typename }", "variables": [1]}',
+    "no query": b"{}",
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED_BODIES.values(), ids=MALFORMED_BODIES.keys())
+async def test_a_malformed_body_is_a_coded_400(body: bytes, live_server: LiveServer) -> None:
+    # when: sent over a real socket (a 500 reset the connection)
+    async with httpx.AsyncClient(base_url=live_server.http_url) as client:
+        response = await client.post(
+            "/graphql", content=body, headers={"content-type": "application/json"}
+        )
+        # then
+        assert response.status_code == 400
+        (error,) = response.json()["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        # and the connection serves the next request
+        after = await client.post("/graphql", json={"query": "{ __typename }"})
+        assert after.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_websockets_from_allowed_origins_are_accepted(server_with: ServerFactory) -> None:
+    # given: an API that a shop's pages on another origin may call
+    server = await server_with(cors_origins=["https://shop.example"])
+    # when / then: that origin may open a socket, another may not
+    async with GraphQLWebSocket(server.ws_url, origin=Origin("https://shop.example")):
+        pass
+    with pytest.raises(InvalidStatus) as refused:
+        async with GraphQLWebSocket(server.ws_url, origin=Origin("https://evil.example")):
+            pass
+    assert refused.value.response.status_code == 403
