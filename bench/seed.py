@@ -157,7 +157,7 @@ async def _add_users(
 async def seed(config: BenchConfig, max_subscribers: int) -> Seeded:
     """Recreate, migrate and fill the bench database; returns the accounts made."""
     from gql.auth.passwords import PasswordHasher
-    from gql.config import Settings
+    from gql.core.config import Settings
 
     await recreate_database(config)
     migrate(config)
@@ -192,7 +192,7 @@ async def mint_sessions(config: BenchConfig, user_ids: list[int]) -> list[str]:
     directly and their tokens signed with gql's own TokenCodec and settings.
     """
     from gql.auth.tokens import TokenCodec, token_digest
-    from gql.config import Settings
+    from gql.core.config import Settings
 
     codec = TokenCodec(Settings())
     now = datetime.now(UTC)

@@ -7,13 +7,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from gql.config import get_settings
+from gql.core.config import get_settings
 
 
 def _serve(_: argparse.Namespace) -> int:
     import uvicorn
 
-    from gql.observability import configure_logging
+    from gql.core.observability import configure_logging
 
     settings = get_settings()
     configure_logging(settings)
@@ -34,7 +34,7 @@ def _serve(_: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from gql import migrate
+    from gql.core import migrate
 
     url = get_settings().database_url
     if args.downgrade:
@@ -46,7 +46,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 def _seed_demo(_: argparse.Namespace) -> int:
     from gql.auth.service import AuthTools
-    from gql.db import Database
+    from gql.core.db import Database
     from gql.demo import DEMO_ACCOUNTS, seed_demo
 
     settings = get_settings()
@@ -73,8 +73,8 @@ def _seed_demo(_: argparse.Namespace) -> int:
 
 def _purge(_: argparse.Namespace) -> int:
     from gql.auth.service import AuthTools
-    from gql.db import Database
-    from gql.housekeeping import purge_once
+    from gql.core.db import Database
+    from gql.core.housekeeping import purge_once
 
     async def run() -> tuple[int, int]:
         settings = get_settings()
@@ -96,8 +96,8 @@ def _create_admin(args: argparse.Namespace) -> int:
 
     from gql.auth.models import User
     from gql.auth.service import AuthTools, ensure_admin, normalize_email
-    from gql.db import Database, new_session
-    from gql.errors import DomainError
+    from gql.core.db import Database, new_session
+    from gql.core.errors import DomainError
 
     settings = get_settings()
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
@@ -136,7 +136,7 @@ def _create_admin(args: argparse.Namespace) -> int:
 
 
 def _check_ledger(_: argparse.Namespace) -> int:
-    from gql.db import Database, new_session
+    from gql.core.db import Database, new_session
     from gql.inventory.service import check_ledger
 
     async def run() -> list[str]:
@@ -162,8 +162,8 @@ def _check_ledger(_: argparse.Namespace) -> int:
 
 def export_permissions_text() -> str:
     """The permission matrix, as checked in at docs/permissions.md."""
-    from gql.permissions import permission_matrix
-    from gql.schema import schema
+    from gql.graphql.permissions import permission_matrix
+    from gql.graphql.schema import schema
 
     return permission_matrix(schema)
 
@@ -179,7 +179,7 @@ def _export_permissions(args: argparse.Namespace) -> int:
 
 def export_schema_text() -> str:
     """The SDL of the live schema, as checked in at schema.graphql."""
-    from gql.schema import schema
+    from gql.graphql.schema import schema
 
     return schema.as_str() + "\n"
 

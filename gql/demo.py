@@ -9,7 +9,7 @@ from gql.auth.models import User
 from gql.auth.service import AuthTools, ensure_admin
 from gql.catalog import service as catalog
 from gql.catalog.models import Product
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 
 # Development only: `gql seed-demo` refuses to run in production.
 DEMO_ACCOUNTS = [

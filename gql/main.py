@@ -17,16 +17,17 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from gql.auth.http import router as auth_router
 from gql.auth.service import AuthTools
-from gql.background import cancel_and_wait
 from gql.cache.responses import CachedReads
-from gql.config import Settings, get_settings
-from gql.context import Context, client_of, context_getter
-from gql.db import Database
-from gql.gc_tuning import tune_for_serving
-from gql.housekeeping import purge_forever
-from gql.inventory.events import StockEventHub
-from gql.observability import Metrics, ensure_logging, tag_log_records_with_request_id
-from gql.schema import schema
+from gql.core.background import cancel_and_wait
+from gql.core.config import Settings, get_settings
+from gql.core.db import Database
+from gql.core.gc_tuning import tune_for_serving
+from gql.core.housekeeping import purge_forever
+from gql.core.observability import Metrics, ensure_logging, tag_log_records_with_request_id
+from gql.graphql.context import Context, client_of, context_getter
+from gql.graphql.schema import schema
+from gql.realtime.hub import StockEventHub
+from gql.realtime.websocket import TransportWSHandler, WebSocketEndpoint
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import (
     GRAPHQL_PATH,
@@ -38,7 +39,7 @@ from gql.web.middleware import (
 )
 from gql.web.persisted import PersistedQueries, load_safelist
 from gql.web.ratelimit import RateLimit, RateLimiter
-from gql.web.router import Router, TransportWSHandler, WebSocketEndpoint
+from gql.web.router import Router
 
 logger = logging.getLogger("gql")
 

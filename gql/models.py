@@ -11,7 +11,7 @@ from gql.auth.models import (
 )
 from gql.cache.models import CatalogVersion
 from gql.catalog.models import Product, ProductImage
-from gql.db import Base
+from gql.core.db import Base
 from gql.inventory.models import StockMovement
 from gql.orders.models import Order, OrderLine, OrderRefusal
 from gql.web.ratelimit import RateLimitWindow

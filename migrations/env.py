@@ -9,8 +9,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from gql.config import get_settings
-from gql.db import UTCDateTime
+from gql.core.config import get_settings
+from gql.core.db import UTCDateTime
 from gql.models import Base
 
 config = context.config

@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.auth.models import Permission, Role, role_permission
 from gql.auth.roles import PERMISSIONS, SEEDED_ROLES
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database, new_session, utcnow
+from gql.core.config import Settings
+from gql.core.db import Database, new_session, utcnow
+from gql.core.migrate import upgrade
 from gql.main import create_app
-from gql.migrate import upgrade
 from gql.models import Base
 
 POSTGRES_ADMIN_URL = os.environ.get(

@@ -13,7 +13,7 @@ from gql.auth.models import AuthSession, Role, User, user_role
 from gql.auth.service import AuthTools
 from gql.catalog import service
 from gql.catalog.models import Product
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 
 PASSWORD = "correct horse battery"
 

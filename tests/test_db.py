@@ -6,8 +6,8 @@ from pathlib import Path
 from sqlalchemy import text, update
 
 from gql.catalog.models import Product
-from gql.config import Settings
-from gql.db import Database, new_session
+from gql.core.config import Settings
+from gql.core.db import Database, new_session
 from tests.factories import make_product
 
 

@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import literal, make_url, select, text
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import POSTGRES_ADMIN_URL, make_settings
 from tests.factories import make_product

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from gql.auth.models import User
 from gql.auth.service import AuthTools
 from gql.catalog.models import Product, ProductImage
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.demo import DEMO_ACCOUNTS, DEMO_PRODUCTS, seed_demo
 from tests.conftest import execute
 from tests.servers import run_gql

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Integer, bindparam, func, literal, select
 
 from gql.catalog.models import Product
-from gql.config import Settings
-from gql.db import Database, _driver_form, _driver_forms, new_session, read_rows
+from gql.core.config import Settings
+from gql.core.db import Database, _driver_form, _driver_forms, new_session, read_rows
 from tests.conftest import StatementCounter, make_settings
 from tests.factories import make_product
 

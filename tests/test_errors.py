@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog import service
-from gql.db import Database
+from gql.core.db import Database
 from tests.conftest import execute
 from tests.factories import make_product, signed_in
 

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.db import Database
+from gql.core.db import Database
 from tests.conftest import LiveServer, execute
 from tests.factories import PASSWORD, make_product, signed_in
 

@@ -20,7 +20,7 @@ from gql.auth.models import Role, User, role_permission, user_role
 from gql.auth.roles import ADMIN, CUSTOMER, PERMISSIONS
 from gql.catalog.models import Product, ProductImage
 from gql.cli import export_schema_text
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from gql.orders.models import Order, OrderLine

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import httpx
 
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 
 

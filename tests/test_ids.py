@@ -1,9 +1,9 @@
-"""Every id argument parsed by gql/ids.py: beyond int4, an id names nothing (both backends)."""
+"""Every id argument parsed by gql/graphql/ids.py: beyond int4, an id names nothing (both backends)."""
 
 import httpx
 import pytest
 
-from gql.db import Database
+from gql.core.db import Database
 from tests.conftest import execute
 from tests.factories import signed_in
 

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import LiveServer, StatementCounter, execute, make_settings
 from tests.factories import signed_in

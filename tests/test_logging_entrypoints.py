@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.observability import configure_logging
+from gql.core.observability import configure_logging
 from tests.conftest import make_settings
 from tests.servers import ServerProcess, run_gql
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from gql.migrate import downgrade, upgrade
+from gql.core.migrate import downgrade, upgrade
 from gql.models import Base
 from tests.conftest import EmptyDatabaseFactory
 

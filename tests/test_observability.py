@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog import service
-from gql.db import Database
-from gql.observability import configure_logging
+from gql.core.db import Database
+from gql.core.observability import configure_logging
 from tests.conftest import LiveServer, make_settings
 from tests.factories import make_product, signed_in
 from tests.ws import GraphQLWebSocket

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
-from gql.connections import Edge, _cursor
-from gql.pagination import Page, SortKey, decode_cursor
+from gql.graphql.connections import Edge, _cursor
+from gql.graphql.pagination import Page, SortKey, decode_cursor
 from tests.factories import make_product
 from tests.hostile import execute_escaped
 

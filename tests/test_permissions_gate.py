@@ -6,8 +6,8 @@ from pathlib import Path
 import strawberry
 
 from gql.cli import export_permissions_text
-from gql.permissions import field_access, public, requires, unguarded_fields
-from gql.schema import schema
+from gql.graphql.permissions import field_access, public, requires, unguarded_fields
+from gql.graphql.schema import schema
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
 

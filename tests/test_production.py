@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from gql.auth.service import AuthTools
-from gql.config import DEVELOPMENT_JWT_SECRET, Settings
-from gql.db import Database
+from gql.core.config import DEVELOPMENT_JWT_SECRET, Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import execute, make_settings
 

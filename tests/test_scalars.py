@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from gql.db import Database
+from gql.core.db import Database
 from tests.conftest import execute
 from tests.factories import signed_in
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from gql.config import Settings
+from gql.core.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,13 +15,13 @@ from gql.auth.types import (
     UnknownPermissionError,
     User,
 )
-from gql.connections import Connection
-from gql.context import Info
-from gql.errors import EntityNotFound, InvalidInput
-from gql.ids import require_id
-from gql.pagination import SortKey, paginate
-from gql.permissions import requires
-from gql.user_errors import NotFoundError, ValidationError
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.graphql.connections import Connection
+from gql.graphql.context import Info
+from gql.graphql.ids import require_id
+from gql.graphql.pagination import SortKey, paginate
+from gql.graphql.permissions import requires
+from gql.graphql.user_errors import NotFoundError, ValidationError
 
 USERS_BY_ID = SortKey("ID_ASC", ((UserModel.id, False),))
 ALL_USERS = select(UserModel)

@@ -1,7 +1,7 @@
 """Expected failures of identity operations."""
 
 from gql.auth.tokens import InvalidToken
-from gql.errors import DomainError, Throttled
+from gql.core.errors import DomainError, Throttled
 
 
 class EmailTaken(DomainError):

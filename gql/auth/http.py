@@ -9,9 +9,9 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from gql.auth import service
 from gql.auth.errors import InvalidCredentials, LoginRateLimited
 from gql.auth.tokens import TokenExpired
-from gql.context import client_of
-from gql.db import new_session
-from gql.errors import BadUserInput, Unauthenticated
+from gql.core.db import new_session
+from gql.core.errors import BadUserInput, Unauthenticated
+from gql.graphql.context import client_of
 
 router = APIRouter()
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token")

@@ -3,7 +3,7 @@
 from aiodataloader import DataLoader
 
 from gql.auth import models, roles
-from gql.context import Context
+from gql.graphql.context import Context
 
 
 def roles_by_user_id(context: Context) -> DataLoader[int, list[models.Role]]:

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import LoginFailure
-from gql.config import Settings
+from gql.core.config import Settings
 
 # pg_advisory_xact_lock(namespace, hashtext(key)) namespaces of the login attempt locks.
 ACCOUNT_LOCK_NAMESPACE = 0x67716C61  # "gqla"

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gql.db import Base, utcnow
+from gql.core.db import Base, utcnow
 
 role_permission = Table(
     "role_permission",

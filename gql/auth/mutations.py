@@ -11,10 +11,10 @@ from gql.auth.types import (
     EmailTakenError,
     InvalidCredentialsError,
 )
-from gql.context import Info
-from gql.errors import EntityNotFound, InvalidInput
-from gql.permissions import authenticated, public
-from gql.user_errors import NotFoundError, RateLimitedError, ValidationError
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.graphql.context import Info
+from gql.graphql.permissions import authenticated, public
+from gql.graphql.user_errors import NotFoundError, RateLimitedError, ValidationError
 
 
 @strawberry.input

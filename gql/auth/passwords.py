@@ -6,9 +6,9 @@ import secrets
 
 from passlib.context import CryptContext
 
-from gql.config import Settings
-from gql.errors import InvalidInput
-from gql.text import has_control_characters
+from gql.core.config import Settings
+from gql.core.errors import InvalidInput
+from gql.core.text import has_control_characters
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128

@@ -4,8 +4,8 @@ import strawberry
 
 from gql.auth import service
 from gql.auth.types import Session, User
-from gql.context import Info
-from gql.permissions import authenticated
+from gql.graphql.context import Info
+from gql.graphql.permissions import authenticated
 
 
 @strawberry.type

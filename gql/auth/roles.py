@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from gql.auth.models import AuthSession, Permission, Role, User, role_permission, user_role
-from gql.db import utcnow
-from gql.errors import DomainError, EntityNotFound, InvalidInput
-from gql.text import has_control_characters
+from gql.core.db import utcnow
+from gql.core.errors import DomainError, EntityNotFound, InvalidInput
+from gql.core.text import has_control_characters
 
 PERMISSIONS: dict[str, str] = {
     "product:write": "Create, change and delete products and their images.",

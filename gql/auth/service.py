@@ -19,10 +19,10 @@ from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, Re
 from gql.auth.models import AuthSession, LoginFailure, User
 from gql.auth.passwords import PasswordHasher, check_password_policy
 from gql.auth.tokens import InvalidToken, IssuedToken, TokenClaims, TokenCodec, token_digest
-from gql.config import Settings
-from gql.db import read_rows, utcnow
-from gql.errors import BadUserInput, EntityNotFound, InvalidInput
-from gql.text import has_control_characters, has_invisible_characters
+from gql.core.config import Settings
+from gql.core.db import read_rows, utcnow
+from gql.core.errors import BadUserInput, EntityNotFound, InvalidInput
+from gql.core.text import has_control_characters, has_invisible_characters
 
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

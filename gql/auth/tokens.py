@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey, RSAPublicKey
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 
-from gql.config import MIN_JWT_SECRET_BYTES, Settings
-from gql.errors import ErrorCode, RequestError, Unauthenticated
+from gql.core.config import MIN_JWT_SECRET_BYTES, Settings
+from gql.core.errors import ErrorCode, RequestError, Unauthenticated
 
 TokenType = Literal["access", "refresh"]
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "iss", "aud", "sid", "typ"]

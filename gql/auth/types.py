@@ -9,8 +9,8 @@ import strawberry
 from gql.auth import models
 from gql.auth.loaders import permissions_by_role_id, roles_by_user_id
 from gql.auth.service import SignedIn
-from gql.context import Info
-from gql.user_errors import UserError
+from gql.graphql.context import Info
+from gql.graphql.user_errors import UserError
 
 
 @strawberry.type(description="A named right, such as `product:write`.")

@@ -3,7 +3,7 @@
 from sqlalchemy import BigInteger, SmallInteger
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gql.db import Base
+from gql.core.db import Base
 
 # Edits of products in different shards never wait for each other (shard = product id % 64).
 CATALOG_SHARDS = 64

@@ -42,13 +42,13 @@ from gql.cache.versions import (
     version_columns,
     versions_check,
 )
-from gql.config import Settings
-from gql.context import bearer_token, hand_over_caller
-from gql.db import Database
-from gql.errors import RequestError
-from gql.limits import parse_document, passes_checks
-from gql.observability import current_request
-from gql.schema import schema
+from gql.core.config import Settings
+from gql.core.db import Database
+from gql.core.errors import RequestError
+from gql.core.observability import current_request
+from gql.graphql.context import bearer_token, hand_over_caller
+from gql.graphql.limits import parse_document, passes_checks
+from gql.graphql.schema import schema
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
 
 logger = logging.getLogger("gql.cache")

@@ -1,6 +1,6 @@
 """Expected failures of catalog operations."""
 
-from gql.errors import DomainError
+from gql.core.errors import DomainError
 
 
 class DuplicateSku(DomainError):

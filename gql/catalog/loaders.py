@@ -3,7 +3,7 @@
 from aiodataloader import DataLoader
 
 from gql.catalog import models, service
-from gql.context import Context
+from gql.graphql.context import Context
 
 
 def images_by_product_id(context: Context) -> DataLoader[int, list[service.ImageRow]]:

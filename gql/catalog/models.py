@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from gql.db import Base, utcnow
+from gql.core.db import Base, utcnow
 
 
 class Product(Base):

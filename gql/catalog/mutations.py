@@ -8,11 +8,11 @@ import strawberry
 from gql.catalog import service
 from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
-from gql.context import Info
-from gql.errors import EntityNotFound, InvalidInput
-from gql.ids import require_id
-from gql.permissions import requires
-from gql.user_errors import NotFoundError, ValidationError
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.graphql.context import Info
+from gql.graphql.ids import require_id
+from gql.graphql.permissions import requires
+from gql.graphql.user_errors import NotFoundError, ValidationError
 
 WRITE = "product:write"
 

@@ -9,11 +9,11 @@ from gql.cache.dependencies import note_availability
 from gql.catalog import service
 from gql.catalog.service import ProductFilter, ProductOrder
 from gql.catalog.types import Product
-from gql.connections import Connection
-from gql.context import Info
-from gql.ids import parse_id
-from gql.permissions import public
-from gql.selection import selects
+from gql.graphql.connections import Connection
+from gql.graphql.context import Info
+from gql.graphql.ids import parse_id
+from gql.graphql.permissions import public
+from gql.graphql.selection import selects
 
 
 @strawberry.input(description="Conditions on the product list; all given ones must hold.")

@@ -28,11 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.models import Product, ProductImage
-from gql.db import read_rows
-from gql.errors import BadUserInput, EntityNotFound, InvalidInput
+from gql.core.db import read_rows
+from gql.core.errors import BadUserInput, EntityNotFound, InvalidInput
+from gql.core.text import has_control_characters
+from gql.graphql.pagination import Page, SortKey, paginate
 from gql.inventory import service as inventory
-from gql.pagination import Page, SortKey, paginate
-from gql.text import has_control_characters
 
 SKU_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 MAX_PRICE = Decimal("9999999999.99")

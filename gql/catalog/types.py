@@ -11,10 +11,10 @@ from gql.cache.dependencies import note_product
 from gql.catalog import models
 from gql.catalog.loaders import images_by_product_id
 from gql.catalog.service import ImageRow, ProductOrder, ProductRow
-from gql.context import Info
-from gql.execution import PRELOADED
-from gql.permissions import requires
-from gql.user_errors import UserError
+from gql.graphql.context import Info
+from gql.graphql.execution import PRELOADED
+from gql.graphql.permissions import requires
+from gql.graphql.user_errors import UserError
 
 ProductOrderBy = strawberry.enum(
     ProductOrder, name="ProductOrderBy", description="Product list orders."

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from gql.errors import DomainError
+from gql.core.errors import DomainError
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, CheckConstraint, FetchedValue, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gql.db import Base, utcnow
+from gql.core.db import Base, utcnow
 
 
 class MovementReason(StrEnum):

@@ -5,15 +5,15 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.context import Info
-from gql.errors import EntityNotFound, InvalidInput
-from gql.ids import require_id
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.core.transactions import run_transaction
+from gql.graphql.context import Info
+from gql.graphql.ids import require_id
+from gql.graphql.permissions import requires
+from gql.graphql.user_errors import NotFoundError, ValidationError
 from gql.inventory import models, service
 from gql.inventory.errors import InsufficientStock
 from gql.inventory.types import InsufficientStockError, StockMovement
-from gql.permissions import requires
-from gql.transactions import run_transaction
-from gql.user_errors import NotFoundError, ValidationError
 
 
 @strawberry.type

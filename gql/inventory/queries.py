@@ -2,12 +2,12 @@
 
 import strawberry
 
-from gql.connections import Connection
-from gql.context import Info
-from gql.ids import parse_id
+from gql.graphql.connections import Connection
+from gql.graphql.context import Info
+from gql.graphql.ids import parse_id
+from gql.graphql.permissions import requires
 from gql.inventory import service
 from gql.inventory.types import StockMovement
-from gql.permissions import requires
 
 
 @strawberry.type

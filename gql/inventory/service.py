@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.cache import versions
 from gql.catalog.models import Product
-from gql.errors import EntityNotFound, InvalidInput
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.graphql.pagination import Page, SortKey, paginate
 from gql.inventory import events, locks
 from gql.inventory.errors import InsufficientStock, Shortage
 from gql.inventory.models import MovementReason, StockMovement
-from gql.pagination import Page, SortKey, paginate
 
 MAX_ADJUSTMENT = 1_000_000
 MANUAL_REASONS = (MovementReason.RESTOCK, MovementReason.ADJUSTMENT)

@@ -2,7 +2,7 @@
 
 Over a WebSocket, live events are not executed per subscriber: subscriptions with the same
 document, the same variables (beyond the event filter) and the same permissions form a
-group, each event is executed and serialized once for its group (see gql.fanout), and each
+group, each event is executed and serialized once for its group (see gql.realtime.fanout), and each
 subscriber's task only writes the shared frame to its socket.
 """
 
@@ -15,9 +15,14 @@ import strawberry
 
 from gql.auth.service import Viewer
 from gql.auth.tokens import TokenExpired
-from gql.context import Context, Info
-from gql.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
-from gql.fanout import (
+from gql.core.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
+from gql.graphql.context import Context, Info
+from gql.graphql.ids import parse_id
+from gql.graphql.permissions import permissions_guarding, requires
+from gql.inventory.events import StockEventData
+from gql.inventory.ledger import START, Position
+from gql.inventory.types import StockEvent
+from gql.realtime.fanout import (
     LIVE_TARGET,
     LiveTarget,
     SharedExecution,
@@ -25,11 +30,8 @@ from gql.fanout import (
     operation_document,
     rendering_variables,
 )
-from gql.ids import parse_id
-from gql.inventory.events import Frame, StockEventData, StockEventHub, Subscriber
-from gql.inventory.ledger import START, Position
-from gql.inventory.types import StockEvent
-from gql.permissions import permissions_guarding, requires
+from gql.realtime.hub import Following, StockEventHub
+from gql.realtime.subscribers import Frame, Subscriber
 
 WEBSOCKET_SESSION_ENDED = 4403
 REQUIRED = "inventory:read"
@@ -98,9 +100,9 @@ class InventorySubscription:
         if target is not None:
             scope = await context.permissions()
             group = _group(info, target, hub, viewer, scope)
-        # Live first (buffered), then the replay, then the buffer: nothing falls in between.
-        subscriber = hub.subscribe(
+        following = await hub.follow(
             products,
+            cursor,
             maxsize=context.settings.subscription_queue_size,
             session_id=viewer.session_id,
             expires_at=viewer.token_expires_at,
@@ -110,29 +112,14 @@ class InventorySubscription:
         )
         handed_off = False
         try:
-            # The hub may not have read the newest commits yet: they happened before this
-            # subscription, so they are not live events for it (the replay covers them).
-            subscriber.start = max(subscriber.start, await hub.ledger_end())
-            last = subscriber.start if cursor is None else cursor
-            if cursor is not None:
-                async for replayed in hub.replay(cursor, products, subscriber.start):
-                    last = replayed.position
-                    yield StockEvent.of(replayed)
+            async for replayed in following.replayed():
+                yield StockEvent.of(replayed)
             if target is not None and group is not None and target.can_hand_off:
                 # The handler follows from here; returning frees this execution's stack.
-                target.handoff = LiveStockEvents(subscriber, last, hub, context, group)
+                target.handoff = LiveStockEvents(following, context, group)
                 handed_off = True
                 return
-            while True:
-                item = await subscriber.next()
-                if item is None:
-                    # Yielded, an exception reaches the client as this event's `errors`.
-                    yield _ended(subscriber, last)  # type: ignore[misc]
-                    _close_if_session_ended(subscriber, context)
-                    return
-                if item.position <= last:
-                    continue
-                last = item.position
+            while (item := await following.next_live()) is not None:
                 if isinstance(item, Frame):
                     assert target is not None
                     try:
@@ -141,9 +128,12 @@ class InventorySubscription:
                         return  # the socket is gone; its handler ends the operation
                 else:
                     yield StockEvent.of(item)
+            # Yielded, an exception reaches the client as this event's `errors`.
+            yield _ended(following)  # type: ignore[misc]
+            _close_if_session_ended(following.subscriber, context)
         finally:
             if not handed_off:
-                hub.unsubscribe(subscriber)
+                following.close()
                 await asyncio.sleep(0)
 
 
@@ -151,45 +141,30 @@ class LiveStockEvents:
     """A grouped subscription's live phase, once its resolver has returned: writes its
     group's frames to the socket, and ends as the resolver would have."""
 
-    __slots__ = ("context", "group", "hub", "last", "subscriber")
+    __slots__ = ("context", "following", "group")
 
-    def __init__(
-        self,
-        subscriber: Subscriber,
-        last: Position,
-        hub: StockEventHub,
-        context: Context,
-        group: "StockEventGroup",
-    ) -> None:
-        self.subscriber = subscriber
-        self.last = last
-        self.hub = hub
+    def __init__(self, following: Following, context: Context, group: "StockEventGroup") -> None:
+        self.following = following
         self.context = context
         self.group = group  # where the field is in the document, for the ending error
 
     async def follow(self, target: LiveTarget) -> dict[str, Any] | None:
         """Frames until the subscription ends; then the error payload it ends with."""
-        subscriber = self.subscriber
-        while True:
-            item = await subscriber.next()
-            if item is None:
-                error = _ended(subscriber, self.last)
-                _close_if_session_ended(subscriber, self.context)
-                formatted: dict[str, Any] = {"message": error.message}
-                if self.group.locations:
-                    formatted["locations"] = self.group.locations
-                formatted["path"] = [self.group.response_key]
-                formatted["extensions"] = error.extensions
-                return {"data": None, "errors": [formatted]}
-            if item.position <= self.last:
-                continue
-            self.last = item.position
+        while (item := await self.following.next_live()) is not None:
             assert isinstance(item, Frame)  # a grouped subscriber gets frames only
             await target.send(item.text(target.prefix))
+        error = _ended(self.following)
+        _close_if_session_ended(self.following.subscriber, self.context)
+        formatted: dict[str, Any] = {"message": error.message}
+        if self.group.locations:
+            formatted["locations"] = self.group.locations
+        formatted["path"] = [self.group.response_key]
+        formatted["extensions"] = error.extensions
+        return {"data": None, "errors": [formatted]}
 
     def release(self) -> None:
         """Leave the hub."""
-        self.hub.unsubscribe(self.subscriber)
+        self.following.close()
 
 
 def _close_if_session_ended(subscriber: Subscriber, context: Context) -> None:
@@ -277,10 +252,11 @@ def _group(
     )
 
 
-def _ended(subscriber: Subscriber, last: Position) -> RequestError:
+def _ended(following: Following) -> RequestError:
     """The error that a subscription ends with; yielded, it reaches the client as `errors`
     with `resumeAfter`, the cursor of the last event sent."""
-    cursor = last.cursor()
+    subscriber = following.subscriber
+    cursor = following.last.cursor()
     if subscriber.end_reason == Subscriber.OVERFLOW:
         return SlowConsumer(
             f'Events came faster than they were read; resubscribe with `after: "{cursor}"`.',

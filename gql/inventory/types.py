@@ -7,14 +7,14 @@ import strawberry
 
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
-from gql.context import Info
+from gql.graphql.context import Info
+from gql.graphql.permissions import requires
+from gql.graphql.user_errors import UserError
 from gql.inventory import models
 from gql.inventory.errors import InsufficientStock
 from gql.inventory.events import StockEventData
 from gql.orders.loaders import order_by_id
 from gql.orders.types import Order
-from gql.permissions import requires
-from gql.user_errors import UserError
 
 StockMovementReason = strawberry.enum(
     models.MovementReason, name="StockMovementReason", description="Why the stock changed."

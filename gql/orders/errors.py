@@ -1,6 +1,6 @@
 """Expected failures of order operations."""
 
-from gql.errors import DomainError
+from gql.core.errors import DomainError
 
 
 class OrderNotCancellable(DomainError):

@@ -3,7 +3,7 @@
 from aiodataloader import DataLoader
 from sqlalchemy import select
 
-from gql.context import Context
+from gql.graphql.context import Context
 from gql.orders import models, service
 
 

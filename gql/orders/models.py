@@ -7,7 +7,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gql.db import Base, utcnow
+from gql.core.db import Base, utcnow
 
 
 class OrderStatus(StrEnum):

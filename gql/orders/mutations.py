@@ -5,18 +5,18 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.context import Info
-from gql.errors import EntityNotFound, InvalidInput
-from gql.ids import require_id
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.core.transactions import run_transaction
+from gql.graphql.context import Info
+from gql.graphql.ids import require_id
+from gql.graphql.permissions import requires, requires_any
+from gql.graphql.user_errors import NotFoundError, RateLimitedError, ValidationError
 from gql.inventory.errors import InsufficientStock
 from gql.inventory.types import InsufficientStockError
 from gql.orders import refusals, service
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order as OrderModel
 from gql.orders.types import Order, OrderNotCancellableError
-from gql.permissions import requires, requires_any
-from gql.transactions import run_transaction
-from gql.user_errors import NotFoundError, RateLimitedError, ValidationError
 
 
 @strawberry.input

@@ -2,12 +2,12 @@
 
 import strawberry
 
-from gql.connections import Connection
-from gql.context import Info
-from gql.ids import parse_id
+from gql.graphql.connections import Connection
+from gql.graphql.context import Info
+from gql.graphql.ids import parse_id
+from gql.graphql.permissions import authenticated
 from gql.orders import service
 from gql.orders.types import Order
-from gql.permissions import authenticated
 
 READ_ALL = "order:read_all"
 

@@ -9,7 +9,7 @@ from typing import cast
 from sqlalchemy import Insert, Table, TextClause, Update, bindparam, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.db import UTCDateTime
+from gql.core.db import UTCDateTime
 from gql.inventory import events
 from gql.inventory.models import MovementReason
 from gql.inventory.service import Change, append_to_ledger, note_availability

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.config import Settings
-from gql.errors import Throttled
+from gql.core.config import Settings
+from gql.core.errors import Throttled
 from gql.orders.models import OrderRefusal
 
 logger = logging.getLogger("gql.orders")

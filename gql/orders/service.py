@@ -8,8 +8,10 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.db import utcnow
-from gql.errors import EntityNotFound, InvalidInput
+from gql.core.db import utcnow
+from gql.core.errors import EntityNotFound, InvalidInput
+from gql.core.text import has_control_characters
+from gql.graphql.pagination import Page, SortKey, paginate
 from gql.inventory import locks
 from gql.inventory.errors import InsufficientStock, Shortage
 from gql.inventory.models import MovementReason, StockMovement
@@ -17,8 +19,6 @@ from gql.inventory.service import Change, append_to_ledger
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order, OrderLine, OrderStatus
 from gql.orders.recording import Taken, record_order
-from gql.pagination import Page, SortKey, paginate
-from gql.text import has_control_characters
 
 MAX_LINES = 100
 # ORDER_LINE_MAX_QUANTITY's default.

@@ -10,10 +10,10 @@ from gql.auth.loaders import user_by_id
 from gql.auth.types import User
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
-from gql.context import Info
+from gql.graphql.context import Info
+from gql.graphql.user_errors import UserError
 from gql.orders import models
 from gql.orders.loaders import lines_by_order_id
-from gql.user_errors import UserError
 
 OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
 

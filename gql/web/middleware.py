@@ -13,7 +13,7 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gql.observability import Metrics, RequestRecord, current_request
+from gql.core.observability import Metrics, RequestRecord, current_request
 
 access_log = logging.getLogger("gql.access")
 

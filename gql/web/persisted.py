@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gql.errors import ErrorCode
+from gql.core.errors import ErrorCode
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying, send_error
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Mapped, mapped_column
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from gql.db import Base, Database, new_session
+from gql.core.db import Base, Database, new_session
 from gql.web.middleware import send_error
 
 logger = logging.getLogger("gql.ratelimit")

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import Role, User
 from gql.catalog import service as catalog_service
-from gql.db import Database
+from gql.core.db import Database
 from tests.auth.helpers import CREATE_ROLE, SET_PERMISSIONS
 from tests.conftest import execute
 from tests.factories import signed_in

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from gql.auth.models import Permission, Role, User, role_permission
 from gql.auth.roles import PERMISSIONS, SEEDED_ROLES
-from gql.config import Settings
-from gql.db import Database, new_session
-from gql.migrate import upgrade
+from gql.core.config import Settings
+from gql.core.db import Database, new_session
+from gql.core.migrate import upgrade
 from tests.conftest import EmptyDatabaseFactory, make_settings
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 
 from gql.auth.models import AuthSession, LoginFailure, Role, User, user_role
 from gql.auth.service import AuthTools
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.main import create_app
 from tests.auth.helpers import LOGIN, PASSWORD, REFRESH, error_code, register
 from tests.conftest import FakeClock, LiveServer, make_settings

@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import Role, User
-from gql.db import Database
+from gql.core.db import Database
 from gql.models import Base
 from tests.conftest import execute
 from tests.factories import make_product, signed_in

@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import LoginFailure, User
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.auth.helpers import (
     CHANGE_PASSWORD,

@@ -6,8 +6,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import AuthSession, LoginFailure
 from gql.auth.service import AuthTools
-from gql.db import Database
-from gql.housekeeping import purge_once
+from gql.core.db import Database
+from gql.core.housekeeping import purge_once
 from tests.auth.helpers import ME, PASSWORD, bearer, login, register
 from tests.conftest import FakeClock, execute
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import AuthSession, LoginFailure, Role, User, role_permission
-from gql.db import Database
+from gql.core.db import Database
 from tests.auth.helpers import (
     CHANGE_PASSWORD,
     CREATE_ROLE,

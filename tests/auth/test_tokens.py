@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.auth.helpers import ME, REFRESH, bearer, error_code, register
 from tests.conftest import FakeClock, execute, make_settings

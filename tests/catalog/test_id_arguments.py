@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product, ProductImage
-from gql.db import Database
-from gql.ids import parse_id
+from gql.core.db import Database
+from gql.graphql.ids import parse_id
 from tests.conftest import execute
 from tests.factories import make_product, signed_in
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product, ProductImage
-from gql.db import Database
+from gql.core.db import Database
 from tests.conftest import execute
 from tests.factories import make_product, signed_in
 

@@ -9,10 +9,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
+from gql.core.transactions import ATTEMPTS
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
-from gql.transactions import ATTEMPTS
 from tests.conftest import execute
 from tests.factories import make_product, signed_in
 from tests.orders.helpers import CANCEL, PLACE, lines

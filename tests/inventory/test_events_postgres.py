@@ -13,11 +13,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.config import Settings
-from gql.db import Database, new_session
-from gql.inventory.events import LISTENER_NAME, StockEventHub
+from gql.core.config import Settings
+from gql.core.db import Database, new_session
 from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
+from gql.realtime.hub import StockEventHub
+from gql.realtime.listener import LISTENER_NAME
 from tests.conftest import POSTGRES_ADMIN_URL, LiveServer
 from tests.factories import make_product, signed_in
 from tests.servers import wait_for_subscribers

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.asyncio.client import connect
 
 from gql.auth import roles
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from tests.conftest import LiveServer, ServerFactory, StatementCounter, execute
 from tests.factories import make_product, signed_in
 from tests.ws import GraphQLWebSocket

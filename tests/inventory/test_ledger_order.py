@@ -11,11 +11,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.db import Database, new_session
-from gql.inventory import events
+from gql.core.db import Database, new_session
 from gql.inventory.ledger import Position
 from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
+from gql.realtime import hub as events
 from tests.conftest import LiveServer, execute
 from tests.factories import make_product, signed_in
 from tests.ws import GraphQLWebSocket

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import User
 from gql.cache.models import CATALOG_SHARDS
-from gql.db import DATABASE_KEY, Database, new_session
+from gql.core.db import DATABASE_KEY, Database, new_session
 from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock, check_ledger
 from gql.orders.service import LineRequest, cancel_order, place_order

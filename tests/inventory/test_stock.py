@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import Role, role_permission
 from gql.catalog.models import Product
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from tests.conftest import execute

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.exceptions import ConnectionClosed
 
 from gql.auth.models import Role, User
-from gql.db import Database
+from gql.core.db import Database
 from gql.inventory.models import StockMovement
 from gql.orders import service as orders_service
 from tests.conftest import LiveServer, execute
@@ -339,7 +339,7 @@ async def test_an_expiring_token_ends_the_subscription(
     # given: a token issued so that it expires two seconds from now (real time)
     from datetime import timedelta
 
-    from gql.db import utcnow
+    from gql.core.db import utcnow
 
     clock.now = utcnow() - timedelta(minutes=15) + timedelta(seconds=2)
     staff = await signed_in(client, db, "late@example.com", "staff")
@@ -468,7 +468,7 @@ async def test_one_permission_check_serves_every_subscriber(
             await server.wait_for_subscribers(5)
             # when
             statements.reset()
-            await app.state.hub._check_sessions()
+            await app.state.hub.session_watch.check()
             # then
             assert statements.count == 1, statements.statements
             assert all(s.end_reason is None for s in app.state.hub.subscribers)
@@ -484,8 +484,8 @@ async def test_changes_committed_before_subscribing_are_not_live_events(
 ) -> None:
     # given: a product whose opening stock another process committed a moment ago, before
     # this server's hub has read the ledger that far
-    from gql.config import Settings
-    from gql.db import new_session
+    from gql.core.config import Settings
+    from gql.core.db import new_session
 
     assert isinstance(settings, Settings)
     other_process = Database(settings)

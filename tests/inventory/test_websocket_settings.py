@@ -7,7 +7,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, NegotiationError
 
-from gql.db import Database
+from gql.core.db import Database
 from tests.conftest import ServerFactory
 from tests.factories import signed_in
 from tests.ws import GraphQLWebSocket

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from gql.auth.service import AuthTools
 from gql.catalog.models import Product
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from gql.orders import service as orders_service

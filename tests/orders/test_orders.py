@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import Role, User, role_permission, user_role
 from gql.catalog.models import Product
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.inventory import locks
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database, new_session
+from gql.core.config import Settings
+from gql.core.db import Database, new_session
 from gql.main import create_app
 from gql.orders.models import Order, OrderRefusal
 from tests.conftest import FakeClock, execute, make_settings

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
-from gql.db import Database
+from gql.core.db import Database
 from gql.orders.models import Order
 from tests.factories import make_product, signed_in
 from tests.hostile import HOSTILE, LINE_BREAKS, execute_escaped

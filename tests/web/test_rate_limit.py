@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database, new_session
+from gql.core.config import Settings
+from gql.core.db import Database, new_session
 from gql.main import create_app
 from gql.web.ratelimit import RateLimiter, RateLimitWindow
 from tests.conftest import StatementCounter, make_settings

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import ServerFactory, make_settings
 from tests.ws import GraphQLWebSocket

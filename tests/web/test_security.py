@@ -9,8 +9,8 @@ from websockets.typing import Origin
 
 from gql.auth.service import AuthTools
 from gql.catalog.models import Product
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import LiveServer, ServerFactory, StatementCounter, make_settings
 from tests.factories import signed_in

@@ -10,8 +10,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from gql.auth.service import AuthTools
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.auth.helpers import MY_SESSIONS, bearer, error_code, login, register
 from tests.conftest import ServerFactory, execute, make_settings

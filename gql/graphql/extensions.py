@@ -10,9 +10,9 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from gql.errors import ErrorCode, RequestError
-from gql.limits import TOKEN_LIMIT_MARKER
-from gql.observability import current_request
+from gql.core.errors import ErrorCode, RequestError
+from gql.core.observability import current_request
+from gql.graphql.limits import TOKEN_LIMIT_MARKER
 
 logger = logging.getLogger("gql.errors")
 

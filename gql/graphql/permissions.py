@@ -21,7 +21,7 @@ from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from gql.auth.service import Viewer
-from gql.errors import Forbidden, Unauthenticated
+from gql.core.errors import Forbidden, Unauthenticated
 
 ACCESS_KEY = "gql.access"
 PUBLIC = "public"

@@ -9,8 +9,8 @@ from typing import TypeVar
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.context import Context
-from gql.errors import ServiceUnavailable
+from gql.core.errors import ServiceUnavailable
+from gql.graphql.context import Context
 
 T = TypeVar("T")
 logger = logging.getLogger("gql.transactions")

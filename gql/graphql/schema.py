@@ -13,21 +13,21 @@ from gql.auth.mutations import AuthMutation
 from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
-from gql.execution import Executor
-from gql.extensions import (
+from gql.graphql.execution import Executor
+from gql.graphql.extensions import (
     CodedErrors,
     OperationKind,
     Telemetry,
     is_unexpected,
     mask_in_place,
 )
+from gql.graphql.limits import QueryLimits
+from gql.graphql.scalars import SCALAR_MAP
 from gql.inventory.mutations import InventoryMutation
 from gql.inventory.queries import InventoryQuery
 from gql.inventory.subscriptions import InventorySubscription
-from gql.limits import QueryLimits
 from gql.orders.mutations import OrderMutation
 from gql.orders.queries import OrderQuery
-from gql.scalars import SCALAR_MAP
 
 logger = logging.getLogger("gql.errors")
 SUGGESTION = " Did you mean "

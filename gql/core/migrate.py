@@ -5,7 +5,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parent.parent
+# The checkout: gql/core/migrate.py -> the directory holding gql/ and migrations/.
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _migrations_dir() -> Path:

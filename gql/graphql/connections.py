@@ -5,10 +5,10 @@ from typing import Any, Generic, TypeVar
 
 import strawberry
 
-from gql.context import Info
-from gql.execution import PRELOADED
-from gql.pagination import Page
-from gql.selection import selects
+from gql.graphql.context import Info
+from gql.graphql.execution import PRELOADED
+from gql.graphql.pagination import Page
+from gql.graphql.selection import selects
 
 NodeT = TypeVar("NodeT")
 

@@ -28,8 +28,8 @@ from graphql import (
 )
 from graphql.execution import Executor
 
-from gql.errors import ErrorCode
-from gql.extensions import INTERNAL_MESSAGE, CodedErrors
+from gql.core.errors import ErrorCode
+from gql.graphql.extensions import INTERNAL_MESSAGE, CodedErrors
 
 logger = logging.getLogger("gql.fanout")
 

@@ -4,7 +4,7 @@ import asyncio
 import logging
 
 from gql.auth import service
-from gql.db import Database, new_session
+from gql.core.db import Database, new_session
 from gql.orders import refusals
 
 logger = logging.getLogger("gql.housekeeping")

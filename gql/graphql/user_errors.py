@@ -4,7 +4,7 @@ from typing import Self
 
 import strawberry
 
-from gql.errors import DomainError, Throttled
+from gql.core.errors import DomainError, Throttled
 
 
 @strawberry.interface(

@@ -33,9 +33,9 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from gql.config import Settings
-from gql.errors import ErrorCode
-from gql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from gql.core.config import Settings
+from gql.core.errors import ErrorCode
+from gql.graphql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 CONNECTION_SUFFIX = "Connection"
 TOKEN_LIMIT_MARKER = "tokens. Parsing aborted."

@@ -16,8 +16,8 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
-from gql.config import Settings
-from gql.db import Database
+from gql.core.config import Settings
+from gql.core.db import Database
 
 # Operation names come from clients: only tidy ones become metric labels, and only so many.
 OPERATION_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")

@@ -1,6 +1,6 @@
 """Conversion between GraphQL `ID` strings and database ids."""
 
-from gql.errors import EntityNotFound
+from gql.core.errors import EntityNotFound
 
 # Id columns are INTEGER (int4 on PostgreSQL): a larger number cannot name a row, and
 # PostgreSQL refuses to compare an int4 column with it instead of finding nothing.

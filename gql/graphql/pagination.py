@@ -29,9 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from gql.db import read_rows
-from gql.errors import BadUserInput
-from gql.text import is_storable
+from gql.core.db import read_rows
+from gql.core.errors import BadUserInput
+from gql.core.text import is_storable
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100

@@ -21,7 +21,7 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
-from gql.permissions import Guard
+from gql.graphql.permissions import Guard
 
 _STANDARD = object()  # a shortcut declines: graphql-core executes the field (and reports)
 

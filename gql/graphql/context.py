@@ -15,13 +15,13 @@ from starlette.websockets import WebSocket
 from strawberry.fastapi import BaseContext
 
 from gql.auth.service import AuthTools, Client, Viewer, authenticate
-from gql.config import Settings
-from gql.db import Database, new_session
-from gql.errors import Unauthenticated
+from gql.core.config import Settings
+from gql.core.db import Database, new_session
+from gql.core.errors import Unauthenticated
 
 if TYPE_CHECKING:
-    from gql.inventory.events import StockEventHub
-    from gql.observability import Metrics
+    from gql.core.observability import Metrics
+    from gql.realtime.hub import StockEventHub
 
 LoaderT = TypeVar("LoaderT")
 # The caller of the operation running in this task, as a long-lived connection's context
