@@ -46,6 +46,7 @@ from gql.core.config import Settings
 from gql.core.db import Database
 from gql.core.errors import RequestError
 from gql.core.observability import current_request
+from gql.graphql import compat
 from gql.graphql.context import bearer_token, hand_over_caller
 from gql.graphql.limits import parse_document, passes_checks
 from gql.graphql.schema import schema
@@ -289,7 +290,9 @@ class CachedReads:
         if operation is None:
             return None
         # Invalid or over a limit: the full request reports it, before any SQL runs.
-        if not passes_checks(schema._schema, query, document, self.settings, variables or {}):
+        if not passes_checks(
+            compat.core_schema(schema), query, document, self.settings, variables or {}
+        ):
             return None
         return CatalogRead(operation.name.value if operation.name else None)
 

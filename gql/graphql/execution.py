@@ -17,10 +17,9 @@ from graphql import (
     Undefined,
 )
 from graphql.pyutils import Path, gather_with_cancel
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 
+from gql.graphql import compat
 from gql.graphql.permissions import Guard
 
 _STANDARD = object()  # a shortcut declines: graphql-core executes the field (and reports)
@@ -115,7 +114,7 @@ def attribute(field: GraphQLField) -> Attribute | None:
 
 
 def _inspect(field: GraphQLField) -> Attribute | None:
-    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    definition = (field.extensions or {}).get(compat.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryField):
         return None
     name = definition.python_name
@@ -131,7 +130,7 @@ def _inspect(field: GraphQLField) -> Attribute | None:
     non_null = isinstance(field.type, GraphQLNonNull)
     named = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
     if isinstance(named, GraphQLScalarType | GraphQLEnumType):
-        return Leaf(name, non_null, guards, named.serialize)
+        return Leaf(name, non_null, guards, named.coerce_output_value)
     if guards:
         return None
     if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
@@ -155,7 +154,7 @@ def _object_of(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
 Step = tuple[str, Any, Attribute | None]
 
 
-class Executor(StrawberryGraphQLCoreExecutionContext):
+class Executor(compat.ExecutionContextBase):
     """Reads attributes directly; every other field, and any guard that cannot decide at
     once or refuses, goes the standard way."""
 
@@ -195,8 +194,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                         step, source_value, field_details_list, field_path
                     )
                 if result is _STANDARD:
-                    result = self.execute_field(
-                        parent_type, source_value, field_details_list, field_path, None
+                    result = compat.execute_field(
+                        self, parent_type, source_value, field_details_list, field_path
                     )
                 if result is not Undefined:
                     results[response_name] = result
@@ -204,7 +203,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                         pending[response_name] = result
         except Exception:
             if pending:
-                self.settle_in_background(list(pending.values()))
+                compat.settle_in_background(self, pending.values())
             raise
         if not pending:
             return results
@@ -248,7 +247,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         try:
             completed = self._object_fields(step.object_type, value, field_details_list, path)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            compat.handle_field_error(self, raw_error, step.return_type, field_details_list, path)
             return None
         if completed is _STANDARD:
             return _STANDARD
@@ -286,8 +285,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                 completed.append(value)
         except Exception as raw_error:
             if pending:
-                self.settle_in_background([completed[index] for index in pending])
-            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+                compat.settle_in_background(self, (completed[index] for index in pending))
+            compat.handle_field_error(self, raw_error, step.return_type, field_details_list, path)
             return None
         if not pending:
             return completed
@@ -305,7 +304,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         try:
             values = await gather_with_cancel(*(completed[index] for index in pending))
         except Exception as raw_error:
-            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            compat.handle_field_error(self, raw_error, step.return_type, field_details_list, path)
             return None
         for index, value in zip(pending, values, strict=True):
             completed[index] = value
@@ -316,8 +315,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
     ) -> Any:
         """The object's selected fields executed at once, or _STANDARD when the selection
         defers some (graphql-core's incremental delivery handles those)."""
-        grouped_field_set, new_defer_usages, *_ = self.collect_subfields(
-            object_type, field_details_list
+        grouped_field_set, new_defer_usages = compat.subfields(
+            self, object_type, field_details_list
         )
         if new_defer_usages:
             return _STANDARD
@@ -330,7 +329,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         try:
             return await completed
         except Exception as raw_error:
-            self.handle_field_error(raw_error, step.return_type, field_details_list, path)
+            compat.handle_field_error(self, raw_error, step.return_type, field_details_list, path)
             return None
 
     async def _gather(self, results: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
@@ -350,7 +349,7 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         if cached is not None:
             return cached[1]
         plan: list[Step] | None = None
-        if self.middleware_manager is None or not self.middleware_manager.middlewares:
+        if not compat.has_field_middleware(self):
             plan = [
                 (name, details, self._attribute(parent_type, details))
                 for name, details in grouped_field_set.items()

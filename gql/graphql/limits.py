@@ -31,10 +31,10 @@ from graphql import (
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
 from graphql.validation import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
-from strawberry.schema.schema import validate_document
 
 from gql.core.config import Settings
 from gql.core.errors import ErrorCode
+from gql.graphql import compat
 from gql.graphql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 CONNECTION_SUFFIX = "Connection"
@@ -291,7 +291,7 @@ def validate_cached(
         return []
     # Invalid documents are validated every time: their errors are request-specific
     # objects that later steps edit (codes, production messages).
-    errors = _capped(validate_document(schema, document, rules))
+    errors = _capped(compat.validate_document(schema, document, rules))
     if not errors:
         _valid_documents[key] = None
         if len(_valid_documents) > DOCUMENT_CACHE_SIZE:
@@ -352,7 +352,7 @@ class QueryLimits(SchemaExtension):
         execution = self.execution_context
         document = execution.graphql_document
         if document is not None and execution.query and execution.pre_execution_errors is None:
-            schema = execution.schema._schema
+            schema = compat.core_schema(execution.schema)
             errors = directive_errors(execution.query, document, self.limits)
             if not errors:
                 errors = validate_cached(

@@ -16,12 +16,12 @@ from graphql import (
 )
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
-from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
 from gql.auth.service import Viewer
 from gql.core.errors import Forbidden, Unauthenticated
+from gql.graphql import compat
 
 ACCESS_KEY = "gql.access"
 PUBLIC = "public"
@@ -144,7 +144,7 @@ class _GuardCollector(Visitor):
         """Note the guards of this field."""
         definition = self.type_info.get_field_def()
         extensions = definition.extensions if definition is not None else {}
-        field = extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
+        field = extensions.get(compat.DEFINITION_BACKREF)
         if not isinstance(field, StrawberryField):
             return
         for extension in field.extensions:

@@ -16,6 +16,7 @@ import strawberry
 from gql.auth.service import Viewer
 from gql.auth.tokens import TokenExpired
 from gql.core.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
+from gql.graphql import compat
 from gql.graphql.context import Context, Info
 from gql.graphql.ids import parse_id
 from gql.graphql.permissions import permissions_guarding, requires
@@ -217,7 +218,7 @@ def _group(
         if len(_NEEDED) >= 256:
             _NEEDED.clear()
         needed = _NEEDED[target.query] = permissions_guarding(
-            info._raw_info.schema, operation_document(info)
+            compat.raw_info(info).schema, operation_document(info)
         )
     scope = held & needed
     key = (

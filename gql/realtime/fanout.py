@@ -29,6 +29,7 @@ from graphql import (
 from graphql.execution import Executor
 
 from gql.core.errors import ErrorCode
+from gql.graphql import compat
 from gql.graphql.extensions import INTERNAL_MESSAGE, CodedErrors
 
 logger = logging.getLogger("gql.fanout")
@@ -75,14 +76,14 @@ def frame_prefix(message_type: str, operation_id: str) -> str:
 
 def error_locations(info: strawberry.Info[Any, Any]) -> list[dict[str, int]] | None:
     """Where the resolved field is in the document, as an error of it reports it."""
-    located = GraphQLError("", nodes=info._raw_info.field_nodes).formatted
+    located = GraphQLError("", nodes=compat.raw_info(info).field_nodes).formatted
     locations: list[dict[str, int]] | None = located.get("locations")  # type: ignore[assignment]
     return locations
 
 
 def operation_document(info: strawberry.Info[Any, Any]) -> DocumentNode:
     """The executing operation with its fragments, as one document."""
-    raw = info._raw_info
+    raw = compat.raw_info(info)
     return DocumentNode(definitions=(raw.operation, *raw.fragments.values()))
 
 
@@ -91,7 +92,7 @@ def rendering_variables(
 ) -> bytes:
     """The variables that can change what an event renders to, canonically serialized:
     those used anywhere but in the root field's arguments (which only choose events)."""
-    raw = info._raw_info
+    raw = compat.raw_info(info)
     root_fields = {id(node) for node in raw.field_nodes}
     used: set[str] = set()
 
@@ -135,7 +136,7 @@ class SharedExecution:
         make_context: Callable[[], Any],
     ) -> "SharedExecution | None":
         """The operation of `info`, ready to execute events; None if it cannot be shared."""
-        raw = info._raw_info
+        raw = compat.raw_info(info)
         executor_class = info.schema.execution_context_class or Executor
         executor = executor_class.build(
             raw.schema,

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Callable, Hashable
+from contextlib import aclosing
 from typing import Any
 
 import orjson
@@ -21,7 +22,6 @@ from strawberry.http.exceptions import NonJsonMessageReceived, WebSocketDisconne
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
-    _OperationStreamClosed,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ErrorMessage as TransportErrorMessage,
@@ -30,9 +30,9 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import NextMe
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
 from strawberry.types.unset import UnsetType
-from strawberry.utils.aio import aclosing
 
 from gql.core.errors import RequestError
+from gql.graphql import compat
 from gql.graphql.context import Context, new_operation
 from gql.realtime.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.persisted import safelisted
@@ -77,7 +77,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                     message = NextMessage(id=operation.id, type="next", payload=ending)  # type: ignore[typeddict-item]
                     await operation.send_operation_message(message)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
-        except _OperationStreamClosed:
+        except compat.OperationStreamClosed:
             return
         except Exception as error:
             await self.handle_task_exception(error)
@@ -99,7 +99,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             operation_name=operation.operation_name,
         )
         async with aclosing(result_source):
-            await self._send_result_stream(operation, result_source)
+            await compat.send_result_stream(self, operation, result_source)
 
     async def handle(self) -> None:
         """Strawberry's receive loop, keeping no message alive while waiting for the next

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OLD = "type Query { product(id: ID!): Product products: [Product!]! }\ntype Product { id: ID! name: String! }\n"
 ADDED = OLD.replace("name: String!", "name: String! sku: String")
 REMOVED = OLD.replace(" products: [Product!]!", "")

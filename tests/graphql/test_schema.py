@@ -6,7 +6,7 @@ from pathlib import Path
 
 from gql.cli import export_schema_text
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
+SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schema.graphql"
 
 
 def test_checked_in_schema_matches_the_live_schema() -> None:

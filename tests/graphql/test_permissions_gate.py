@@ -9,7 +9,7 @@ from gql.cli import export_permissions_text
 from gql.graphql.permissions import field_access, public, requires, unguarded_fields
 from gql.graphql.schema import schema
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "permissions.md"
+DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
 
 
 def test_every_root_field_is_guarded_or_public() -> None:

@@ -1,0 +1,111 @@
+"""Every private or version-sensitive use of Strawberry and graphql-core, in one place (in
+the manner of Strawberry's own `strawberry/schema/_graphql_core.py`).
+
+Written against strawberry-graphql 0.341 and graphql-core 3.3 (pyproject.toml bounds each
+below its next minor; constraints.txt pins the versions CI runs). On an upgrade, run
+`make test-newest` (the whole suite, with tests/graphql/test_executor_differential.py
+comparing gql's executor with graphql-core's, against the newest versions the bounds
+allow), then re-read each item below against the new source:
+
+graphql-core, `graphql.execution.ExecutionContext` (gql.graphql.execution's Executor
+extends it through Strawberry's subclass):
+- overridden: `execute_fields(parent_type, source_value, path, grouped_field_set,
+  position_context)` and `complete_value(return_type, field_details_list, info, path,
+  result, position_context)`;
+- called: `execute_field` (same arguments as execute_fields' inner call),
+  `collect_subfields(return_type, field_details_list)` (its first two results: the grouped
+  field set and the new defer usages), `handle_field_error(error, return_type,
+  field_details_list, path)`, `settle_in_background(awaitables)`, `is_awaitable`;
+- read: `middleware_manager` (the shortcuts stay off under field middleware).
+Strawberry:
+- `StrawberryGraphQLCoreExecutionContext`: the execution context Strawberry builds for its
+  schema, the base of ours;
+- `GraphQLCoreConverter.DEFINITION_BACKREF`: where a graphql-core field keeps its
+  StrawberryField;
+- `Info._raw_info`: graphql-core's resolve info behind Strawberry's Info;
+- `Schema._schema`: the graphql-core schema behind a Strawberry schema;
+- `validate_document`: the validation Strawberry runs (graphql-core's rules and its own);
+- graphql-transport-ws: `_OperationStreamClosed` and the handler's `_send_result_stream`,
+  which gql.realtime.websocket's TransportWSHandler uses while replacing `run_operation`
+  and the receive loop `handle` (re-read both against Strawberry's on an upgrade).
+"""
+
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from typing import Any
+
+import strawberry
+from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo, GraphQLSchema
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema import validate_document as strawberry_validate_document
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    _OperationStreamClosed,
+)
+
+# The base of gql's executor (graphql-core's ExecutionContext, as Strawberry extends it).
+ExecutionContextBase = StrawberryGraphQLCoreExecutionContext
+# Key of a graphql-core field's extensions that holds its StrawberryField.
+DEFINITION_BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF
+# Raised inside an operation's stream when its client completed it (graphql-transport-ws).
+OperationStreamClosed = _OperationStreamClosed
+
+
+def raw_info(info: strawberry.Info[Any, Any]) -> GraphQLResolveInfo[Any]:
+    """graphql-core's resolve info behind Strawberry's."""
+    raw: GraphQLResolveInfo[Any] = info._raw_info
+    return raw
+
+
+def core_schema(schema: strawberry.Schema) -> GraphQLSchema:
+    """The graphql-core schema behind a Strawberry schema."""
+    return schema._schema
+
+
+def validate_document(
+    schema: GraphQLSchema, document: DocumentNode, rules: tuple[Any, ...]
+) -> list[GraphQLError]:
+    """The validation Strawberry runs: the given rules and Strawberry's own."""
+    return strawberry_validate_document(schema, document, rules)
+
+
+async def send_result_stream(
+    handler: Any, operation: Any, result_source: AsyncIterator[Any]
+) -> None:
+    """Send an operation's results as Strawberry's graphql-transport-ws handler does."""
+    await handler._send_result_stream(operation, result_source)
+
+
+# --- graphql-core's ExecutionContext, as gql's Executor uses it ------------------------
+
+
+def execute_field(
+    context: Any, parent_type: Any, source: Any, field_details_list: Any, path: Any
+) -> Any:
+    """One field the standard way (resolver, completion, error handling)."""
+    return context.execute_field(parent_type, source, field_details_list, path, None)
+
+
+def subfields(context: Any, object_type: Any, field_details_list: Any) -> tuple[Any, Any]:
+    """The grouped field set of an object's selection, and its new defer usages."""
+    grouped_field_set, new_defer_usages, *_ = context.collect_subfields(
+        object_type, field_details_list
+    )
+    return grouped_field_set, new_defer_usages
+
+
+def handle_field_error(
+    context: Any, error: Exception, return_type: Any, field_details_list: Any, path: Any
+) -> None:
+    """Record a field's error (and null the field, or raise for a non-null one)."""
+    context.handle_field_error(error, return_type, field_details_list, path)
+
+
+def settle_in_background(context: Any, awaitables: Iterable[Awaitable[Any]]) -> None:
+    """Let started awaitables finish without anyone waiting for them."""
+    context.settle_in_background(list(awaitables))
+
+
+def has_field_middleware(context: Any) -> bool:
+    """Whether field middleware runs (then every field goes the standard way)."""
+    manager = context.middleware_manager
+    return manager is not None and bool(manager.middlewares)
