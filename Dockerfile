@@ -10,10 +10,11 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md constraints.txt ./
 COPY gql ./gql
 COPY --from=graphiql /vendor ./gql/static/graphiql/vendor
-RUN pip install .
+# The versions CI ran the suite on.
+RUN pip install --constraint constraints.txt .
 
 FROM python:3.11-slim
 RUN useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin gql \

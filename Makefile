@@ -8,18 +8,21 @@ BIN      := $(VENV)/bin
 GRAPHIQL_ASSETS := gql/static/graphiql/vendor/manifest.json
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install install-dev assets browser migrate seed run serve lint test schema schema-check \
-	bench bench-tools clean
+.PHONY: install install-dev assets browser migrate seed run serve lint test test-newest \
+	constraints schema schema-check bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable .
+# Exact versions from constraints.txt (the bounds are in pyproject.toml).
+PIP_INSTALL := $(BIN)/pip install --quiet --constraint constraints.txt
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) --editable .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable '.[dev]'
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) --editable '.[dev]'
 	touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed          ## runtime dependencies into .venv
@@ -56,8 +59,21 @@ lint: install-dev                    ## ruff + mypy, as CI runs them
 test: lint assets browser schema-check  ## the whole suite (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python -m pytest
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet --editable '.[bench]'
+NEWEST := .venv-newest
+
+test-newest: assets browser          ## the suite against the newest versions pyproject.toml allows
+	$(PYTHON) -m venv $(NEWEST)
+	$(NEWEST)/bin/pip install --quiet --upgrade --upgrade-strategy eager --editable '.[dev]'
+	$(NEWEST)/bin/pip freeze --exclude-editable | diff constraints.txt - | grep '^[<>]' || true
+	$(NEWEST)/bin/python -m pytest
+
+constraints: install-dev $(VENV)/.installed-bench  ## rewrite constraints.txt from .venv
+	{ echo "# Exact versions for make, CI and the Docker image (pyproject.toml holds the bounds)."; \
+	  echo "# Regenerate after changing a bound: make constraints"; \
+	  $(BIN)/pip freeze --exclude-editable; } > constraints.txt
+
+$(VENV)/.installed-bench: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) --editable '.[bench]'
 	touch $@ $(VENV)/.installed
 
 # Benchmark knobs (see README, "Performance"): passed on to bench/run.py.
@@ -87,5 +103,5 @@ schema-check: install                ## fail on a breaking schema change since B
 	scripts/check-schema-compat $(BASE)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info gql.db gql.db-shm gql.db-wal \
+	rm -rf $(VENV) $(NEWEST) .pytest_cache .mypy_cache .ruff_cache *.egg-info gql.db gql.db-shm gql.db-wal \
 		graphiql/node_modules gql/static/graphiql/vendor test-output

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gql.db import Database
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 
 from gql.auth import tokens
 from gql.auth.service import AuthTools
 from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import execute, make_settings
 from tests.factories import signed_in

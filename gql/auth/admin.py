@@ -15,13 +15,12 @@ from gql.auth.types import (
     UnknownPermissionError,
     User,
 )
-from gql.core.errors import EntityNotFound, InvalidInput
 from gql.graphql.connections import Connection
 from gql.graphql.context import Info
 from gql.graphql.ids import require_id
 from gql.graphql.pagination import SortKey, paginate
 from gql.graphql.permissions import requires
-from gql.graphql.user_errors import NotFoundError, ValidationError
+from gql.graphql.user_errors import NotFoundError, ValidationError, returns_user_errors
 
 USERS_BY_ID = SortKey("ID_ASC", ((UserModel.id, False),))
 ALL_USERS = select(UserModel)
@@ -110,83 +109,59 @@ class AdminQuery:
 @strawberry.type
 class AdminMutation:
     @strawberry.mutation(description="Create a role.", extensions=requires("role:manage"))
+    @returns_user_errors
     async def create_role(self, info: Info, input: CreateRoleInput) -> CreateRoleResult:
         """Unknown permission names are rejected."""
-        try:
-            async with info.context.transaction() as session:
-                role = await roles.create_role(
-                    session,
-                    name=input.name,
-                    description=input.description,
-                    permissions=input.permissions,
-                )
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except roles.RoleNameTaken as error:
-            return RoleNameTakenError.of(error)
-        except roles.UnknownPermission as error:
-            return UnknownPermissionError.of(error)
+        async with info.context.transaction() as session:
+            role = await roles.create_role(
+                session,
+                name=input.name,
+                description=input.description,
+                permissions=input.permissions,
+            )
         return RoleSuccess(role=Role.from_model(role))
 
     @strawberry.mutation(
         description="Replace the permissions of a role.", extensions=requires("role:manage")
     )
+    @returns_user_errors
     async def set_role_permissions(
         self, info: Info, input: SetRolePermissionsInput
     ) -> SetRolePermissionsResult:
         """The admin role always keeps every permission."""
-        try:
-            role_id = require_id(input.role_id, field="roleId", kind="Role")
-            async with info.context.transaction() as session:
-                role = await roles.set_role_permissions(session, role_id, input.permissions)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except roles.UnknownPermission as error:
-            return UnknownPermissionError.of(error)
-        except roles.LastAdmin as error:
-            return LastAdminError.of(error)
+        role_id = require_id(input.role_id, field="roleId", kind="Role")
+        async with info.context.transaction() as session:
+            role = await roles.set_role_permissions(session, role_id, input.permissions)
         return RoleSuccess(role=Role.from_model(role))
 
     @strawberry.mutation(description="Give a user a role.", extensions=requires("role:manage"))
+    @returns_user_errors
     async def assign_role(self, info: Info, input: UserRoleInput) -> AssignRoleResult:
         """Assigning a role the user holds changes nothing."""
-        try:
-            user_id = require_id(input.user_id, field="userId", kind="User")
-            role_id = require_id(input.role_id, field="roleId", kind="Role")
-            async with info.context.transaction() as session:
-                user = await roles.assign_role(session, user_id, role_id)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        user_id = require_id(input.user_id, field="userId", kind="User")
+        role_id = require_id(input.role_id, field="roleId", kind="Role")
+        async with info.context.transaction() as session:
+            user = await roles.assign_role(session, user_id, role_id)
         return UserSuccess(user=User.from_model(user))
 
     @strawberry.mutation(description="Take a role from a user.", extensions=requires("role:manage"))
+    @returns_user_errors
     async def remove_role(self, info: Info, input: UserRoleInput) -> RemoveRoleResult:
         """The last active admin cannot lose the admin role."""
-        try:
-            user_id = require_id(input.user_id, field="userId", kind="User")
-            role_id = require_id(input.role_id, field="roleId", kind="Role")
-            async with info.context.transaction() as session:
-                user = await roles.remove_role(session, user_id, role_id)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
-        except roles.LastAdmin as error:
-            return LastAdminError.of(error)
+        user_id = require_id(input.user_id, field="userId", kind="User")
+        role_id = require_id(input.role_id, field="roleId", kind="Role")
+        async with info.context.transaction() as session:
+            user = await roles.remove_role(session, user_id, role_id)
         return UserSuccess(user=User.from_model(user))
 
     @strawberry.mutation(
         description="Activate or deactivate an account; a deactivated one is signed out at once.",
         extensions=requires("user:manage"),
     )
+    @returns_user_errors
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> SetUserActiveResult:
         """The last active admin cannot be deactivated."""
-        try:
-            user_id = require_id(input.user_id, field="userId", kind="User")
-            async with info.context.transaction() as session:
-                user = await roles.set_user_active(session, user_id, input.is_active)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
-        except roles.LastAdmin as error:
-            return LastAdminError.of(error)
+        user_id = require_id(input.user_id, field="userId", kind="User")
+        async with info.context.transaction() as session:
+            user = await roles.set_user_active(session, user_id, input.is_active)
         return UserSuccess(user=User.from_model(user))

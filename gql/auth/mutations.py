@@ -5,16 +5,20 @@ from typing import Annotated
 import strawberry
 
 from gql.auth import service
-from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, RefreshTokenReused
+from gql.auth.errors import InvalidCredentials, RefreshTokenReused
 from gql.auth.types import (
     AuthPayload,
     EmailTakenError,
     InvalidCredentialsError,
 )
-from gql.core.errors import EntityNotFound, InvalidInput
 from gql.graphql.context import Info
 from gql.graphql.permissions import authenticated, public
-from gql.graphql.user_errors import NotFoundError, RateLimitedError, ValidationError
+from gql.graphql.user_errors import (
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+    returns_user_errors,
+)
 
 
 @strawberry.input
@@ -69,51 +73,44 @@ ChangePasswordResult = Annotated[
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation(description="Create an account and sign in.", metadata=public())
+    @returns_user_errors
     async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
         """New accounts are active at once."""
         context = info.context
-        try:
-            registration = await service.prepare_registration(
-                context.reading,
-                context.auth,
-                email=input.email,
-                password=input.password,
-                full_name=input.full_name,
+        registration = await service.prepare_registration(
+            context.reading,
+            context.auth,
+            email=input.email,
+            password=input.password,
+            full_name=input.full_name,
+        )
+        async with context.transaction() as session:
+            signed_in = await service.register(
+                session, context.auth, registration, client=context.client
             )
-            async with context.transaction() as session:
-                signed_in = await service.register(
-                    session, context.auth, registration, client=context.client
-                )
-        except EmailTaken as error:
-            return EmailTakenError.of(error)
-        except InvalidInput as error:
-            return ValidationError.of(error)
         return AuthPayload.of(signed_in, context.auth.clock())
 
     @strawberry.mutation(description="Sign in with email and password.", metadata=public())
+    @returns_user_errors
     async def login(self, info: Info, input: LoginInput) -> LoginResult:
         """Failures are counted per account and per address; too many lock logins out."""
         context = info.context
-        try:
-            check = await service.check_login(
-                context.reading,
-                context.auth,
-                email=input.email,
-                password=input.password,
-                client=context.client,
-            )
-            async with context.transaction(commit_on=(InvalidCredentials,)) as session:
-                signed_in = await service.finish_login(session, context.auth, check, context.client)
-        except InvalidCredentials as error:
-            return InvalidCredentialsError.of(error)
-        except LoginRateLimited as error:
-            return RateLimitedError.of(error)
+        check = await service.check_login(
+            context.reading,
+            context.auth,
+            email=input.email,
+            password=input.password,
+            client=context.client,
+        )
+        async with context.transaction(commit_on=(InvalidCredentials,)) as session:
+            signed_in = await service.finish_login(session, context.auth, check, context.client)
         return AuthPayload.of(signed_in, context.auth.clock())
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new pair; each refresh token works once.",
         metadata=public(),
     )
+    @returns_user_errors
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
         """UNAUTHENTICATED or TOKEN_EXPIRED in `errors` when the token cannot be exchanged."""
         context = info.context
@@ -122,6 +119,7 @@ class AuthMutation:
         return AuthPayload.of(signed_in, context.auth.clock())
 
     @strawberry.mutation(description="End the current session.", extensions=authenticated())
+    @returns_user_errors
     async def logout(self, info: Info) -> LogoutSuccess:
         """Its access and refresh tokens stop working at once."""
         viewer = await info.context.require_viewer()
@@ -134,6 +132,7 @@ class AuthMutation:
         description="End every session of the caller, this one included.",
         extensions=authenticated(),
     )
+    @returns_user_errors
     async def logout_all(self, info: Info) -> LogoutSuccess:
         """Every token of the caller stops working at once."""
         viewer = await info.context.require_viewer()
@@ -145,14 +144,12 @@ class AuthMutation:
     @strawberry.mutation(
         description="End one of the caller's sessions (see mySessions).", extensions=authenticated()
     )
+    @returns_user_errors
     async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionResult:
         """Another user's session reads exactly like a missing one."""
         viewer = await info.context.require_viewer()
-        try:
-            async with info.context.transaction() as session:
-                await service.revoke_session(session, info.context.auth, viewer, str(id))
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        async with info.context.transaction() as session:
+            await service.revoke_session(session, info.context.auth, viewer, str(id))
         if str(id) == viewer.session_id:
             info.context.forget_viewer()
         return RevokeSessionSuccess(session_id=id)
@@ -162,27 +159,19 @@ class AuthMutation:
         "password counts as a failed login of the account.",
         extensions=authenticated(),
     )
+    @returns_user_errors
     async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
         """The current password must be given again."""
         context = info.context
         viewer = await context.require_viewer()
-        try:
-            check, new_hash = await service.check_password_change(
-                context.reading,
-                context.auth,
-                viewer,
-                current_password=input.current_password,
-                new_password=input.new_password,
-                client=context.client,
-            )
-            async with context.transaction(commit_on=(InvalidCredentials,)) as session:
-                revoked = await service.change_password(
-                    session, context.auth, viewer, check, new_hash
-                )
-        except InvalidCredentials as error:
-            return InvalidCredentialsError.of(error)
-        except LoginRateLimited as error:
-            return RateLimitedError.of(error)
-        except InvalidInput as error:
-            return ValidationError.of(error)
+        check, new_hash = await service.check_password_change(
+            context.reading,
+            context.auth,
+            viewer,
+            current_password=input.current_password,
+            new_password=input.new_password,
+            client=context.client,
+        )
+        async with context.transaction(commit_on=(InvalidCredentials,)) as session:
+            revoked = await service.change_password(session, context.auth, viewer, check, new_hash)
         return ChangePasswordSuccess(revoked_sessions=revoked)

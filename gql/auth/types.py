@@ -7,7 +7,9 @@ from typing import Self
 import strawberry
 
 from gql.auth import models
+from gql.auth.errors import EmailTaken, InvalidCredentials
 from gql.auth.loaders import permissions_by_role_id, roles_by_user_id
+from gql.auth.roles import LastAdmin, RoleNameTaken, UnknownPermission
 from gql.auth.service import SignedIn
 from gql.graphql.context import Info
 from gql.graphql.user_errors import UserError
@@ -129,24 +131,24 @@ class AuthPayload:
 
 @strawberry.type(description="The email or password is incorrect (which one is not told).")
 class InvalidCredentialsError(UserError):
-    pass
+    answers = (InvalidCredentials,)
 
 
 @strawberry.type(description="An account with this email exists already.")
 class EmailTakenError(UserError):
-    pass
+    answers = (EmailTaken,)
 
 
 @strawberry.type(description="Another role has this name.")
 class RoleNameTakenError(UserError):
-    pass
+    answers = (RoleNameTaken,)
 
 
 @strawberry.type(description="A permission name that does not exist.")
 class UnknownPermissionError(UserError):
-    pass
+    answers = (UnknownPermission,)
 
 
 @strawberry.type(description="The change would leave no active admin.")
 class LastAdminError(UserError):
-    pass
+    answers = (LastAdmin,)

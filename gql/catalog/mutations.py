@@ -6,13 +6,11 @@ from typing import Annotated
 import strawberry
 
 from gql.catalog import service
-from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
-from gql.core.errors import EntityNotFound, InvalidInput
 from gql.graphql.context import Info
 from gql.graphql.ids import require_id
 from gql.graphql.permissions import requires
-from gql.graphql.user_errors import NotFoundError, ValidationError
+from gql.graphql.user_errors import NotFoundError, ValidationError, returns_user_errors
 
 WRITE = "product:write"
 
@@ -113,27 +111,24 @@ ReorderProductImagesResult = Annotated[
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(description="Add a product to the catalog.", extensions=requires(WRITE))
+    @returns_user_errors
     async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
         """Fails with DuplicateSkuError or ValidationError, changing nothing."""
         viewer = await info.context.require_viewer()
-        try:
-            async with info.context.transaction() as session:
-                product = await service.create_product(
-                    session,
-                    sku=input.sku,
-                    name=input.name,
-                    description=input.description,
-                    price=input.price,
-                    stock=input.stock,
-                    actor_id=viewer.user.id,
-                )
-        except DuplicateSku as error:
-            return DuplicateSkuError.of(error)
-        except InvalidInput as error:
-            return ValidationError.of(error)
+        async with info.context.transaction() as session:
+            product = await service.create_product(
+                session,
+                sku=input.sku,
+                name=input.name,
+                description=input.description,
+                price=input.price,
+                stock=input.stock,
+                actor_id=viewer.user.id,
+            )
         return CreateProductSuccess(product=Product.from_model(product))
 
     @strawberry.mutation(description="Change some fields of a product.", extensions=requires(WRITE))
+    @returns_user_errors
     async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductResult:
         """Omitted fields keep their values; null is not a value for any of them."""
         changes = {
@@ -141,51 +136,36 @@ class CatalogMutation:
             for field in ("sku", "name", "description", "price")
             if getattr(input, field) is not strawberry.UNSET
         }
-        try:
-            product_id = require_id(input.id, field="id", kind="Product")
-            async with info.context.transaction() as session:
-                product = await service.update_product(session, product_id, changes)
-        except DuplicateSku as error:
-            return DuplicateSkuError.of(error)
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        product_id = require_id(input.id, field="id", kind="Product")
+        async with info.context.transaction() as session:
+            product = await service.update_product(session, product_id, changes)
         return UpdateProductSuccess(product=Product.from_model(product))
 
     @strawberry.mutation(description="Remove a product and its images.", extensions=requires(WRITE))
+    @returns_user_errors
     async def delete_product(self, info: Info, id: strawberry.ID) -> DeleteProductResult:
         """NotFoundError for an unknown id."""
-        try:
-            product_id = require_id(id, field="id", kind="Product")
-            async with info.context.transaction() as session:
-                await service.delete_product(session, product_id)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
-        except ProductInUse as error:
-            return ProductInUseError.of(error)
+        product_id = require_id(id, field="id", kind="Product")
+        async with info.context.transaction() as session:
+            await service.delete_product(session, product_id)
         return DeleteProductSuccess(deleted_id=strawberry.ID(str(product_id)))
 
     @strawberry.mutation(description="Attach an image to a product.", extensions=requires(WRITE))
+    @returns_user_errors
     async def add_product_image(
         self, info: Info, input: AddProductImageInput
     ) -> AddProductImageResult:
         """Later images move one place along when `position` is given."""
-        try:
-            product_id = require_id(input.product_id, field="productId", kind="Product")
-            async with info.context.transaction() as session:
-                image = await service.add_product_image(
-                    session,
-                    product_id,
-                    url=input.url,
-                    alt_text=input.alt_text,
-                    position=input.position,
-                )
-                product = await service.get_product(session, product_id)
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        product_id = require_id(input.product_id, field="productId", kind="Product")
+        async with info.context.transaction() as session:
+            image = await service.add_product_image(
+                session,
+                product_id,
+                url=input.url,
+                alt_text=input.alt_text,
+                position=input.position,
+            )
+            product = await service.get_product(session, product_id)
         assert product is not None
         return AddProductImageSuccess(
             image=ProductImage.from_model(image), product=Product.from_model(product)
@@ -194,15 +174,13 @@ class CatalogMutation:
     @strawberry.mutation(
         description="Detach an image from its product.", extensions=requires(WRITE)
     )
+    @returns_user_errors
     async def remove_product_image(self, info: Info, id: strawberry.ID) -> RemoveProductImageResult:
         """The remaining images close the gap."""
-        try:
-            image_id = require_id(id, field="id", kind="Image")
-            async with info.context.transaction() as session:
-                product_id = await service.remove_product_image(session, image_id)
-                product = await service.get_product(session, product_id)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        image_id = require_id(id, field="id", kind="Image")
+        async with info.context.transaction() as session:
+            product_id = await service.remove_product_image(session, image_id)
+            product = await service.get_product(session, product_id)
         assert product is not None
         return RemoveProductImageSuccess(
             removed_id=strawberry.ID(str(image_id)), product=Product.from_model(product)
@@ -211,19 +189,15 @@ class CatalogMutation:
     @strawberry.mutation(
         description="Set the display order of a product's images.", extensions=requires(WRITE)
     )
+    @returns_user_errors
     async def reorder_product_images(
         self, info: Info, input: ReorderProductImagesInput
     ) -> ReorderProductImagesResult:
         """`imageIds` must name every image of the product exactly once."""
-        try:
-            product_id = require_id(input.product_id, field="productId", kind="Product")
-            image_ids = [require_id(i, field="imageIds", kind="Image") for i in input.image_ids]
-            async with info.context.transaction() as session:
-                await service.reorder_product_images(session, product_id, image_ids)
-                product = await service.get_product(session, product_id)
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        product_id = require_id(input.product_id, field="productId", kind="Product")
+        image_ids = [require_id(i, field="imageIds", kind="Image") for i in input.image_ids]
+        async with info.context.transaction() as session:
+            await service.reorder_product_images(session, product_id, image_ids)
+            product = await service.get_product(session, product_id)
         assert product is not None
         return ReorderProductImagesSuccess(product=Product.from_model(product))

@@ -9,6 +9,7 @@ import strawberry
 
 from gql.cache.dependencies import note_product
 from gql.catalog import models
+from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.loaders import images_by_product_id
 from gql.catalog.service import ImageRow, ProductOrder, ProductRow
 from gql.graphql.context import Info
@@ -99,9 +100,9 @@ class Product:
 
 @strawberry.type(description="Another product already uses this SKU.")
 class DuplicateSkuError(UserError):
-    pass
+    answers = (DuplicateSku,)
 
 
 @strawberry.type(description="Orders refer to the product, so it cannot be deleted.")
 class ProductInUseError(UserError):
-    pass
+    answers = (ProductInUse,)

@@ -64,6 +64,7 @@ class Schema(strawberry.Schema):
 
 Subscription = merge_types("Subscription", (InventorySubscription,))
 
+
 def build_schema(execution_context_class: type[Any] = Executor) -> Schema:
     """The API's schema, executed by `execution_context_class` (gql's Executor; tests
     compare it with graphql-core's own)."""

@@ -5,14 +5,12 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.core.errors import EntityNotFound, InvalidInput
 from gql.core.transactions import run_transaction
 from gql.graphql.context import Info
 from gql.graphql.ids import require_id
 from gql.graphql.permissions import requires
-from gql.graphql.user_errors import NotFoundError, ValidationError
+from gql.graphql.user_errors import NotFoundError, ValidationError, returns_user_errors
 from gql.inventory import models, service
-from gql.inventory.errors import InsufficientStock
 from gql.inventory.types import InsufficientStockError, StockMovement
 
 
@@ -33,6 +31,7 @@ class InventoryMutation:
         description="Add or remove units by hand; stock never goes below zero.",
         extensions=requires("inventory:write"),
     )
+    @returns_user_errors
     async def adjust_stock(
         self,
         info: Info,
@@ -56,15 +55,6 @@ class InventoryMutation:
         async def work(session: AsyncSession) -> models.StockMovement:
             return await service.adjust_stock(session, product, delta, reason, actor_id=actor_id)
 
-        try:
-            product = require_id(product_id, field="productId", kind="Product")
-            movement = await run_transaction(info.context, work)
-        except InsufficientStock as error:
-            return InsufficientStockError.of_shortage(
-                error, permissions=await info.context.permissions()
-            )
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        product = require_id(product_id, field="productId", kind="Product")
+        movement = await run_transaction(info.context, work)
         return AdjustStockSuccess(movement=StockMovement.from_model(movement))

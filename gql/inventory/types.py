@@ -7,6 +7,7 @@ import strawberry
 
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
+from gql.core.errors import DomainError
 from gql.graphql.context import Info
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import UserError
@@ -39,6 +40,14 @@ class InsufficientStockError(UserError):
         description=f"Units there are of the first short product; {HIDDEN}."
     )
     shortages: list[StockShortage]
+
+    answers = (InsufficientStock,)
+
+    @classmethod
+    async def answer(cls, error: DomainError, info: Info) -> Self:
+        """The shortage, with stock levels only for a caller who may read them."""
+        assert isinstance(error, InsufficientStock)
+        return cls.of_shortage(error, permissions=await info.context.permissions())
 
     @classmethod
     def of_shortage(cls, error: InsufficientStock, *, permissions: frozenset[str]) -> Self:

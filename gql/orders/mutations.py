@@ -5,16 +5,19 @@ from typing import Annotated
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.core.errors import EntityNotFound, InvalidInput
 from gql.core.transactions import run_transaction
-from gql.graphql.context import Info
+from gql.graphql.context import Context, Info
 from gql.graphql.ids import require_id
 from gql.graphql.permissions import requires, requires_any
-from gql.graphql.user_errors import NotFoundError, RateLimitedError, ValidationError
+from gql.graphql.user_errors import (
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+    returns_user_errors,
+)
 from gql.inventory.errors import InsufficientStock
 from gql.inventory.types import InsufficientStockError
 from gql.orders import refusals, service
-from gql.orders.errors import OrderNotCancellable
 from gql.orders.models import Order as OrderModel
 from gql.orders.types import Order, OrderNotCancellableError
 
@@ -69,45 +72,31 @@ class OrderMutation:
         "refusal answers RateLimitedError instead of InsufficientStockError.",
         extensions=requires("order:create"),
     )
+    @returns_user_errors
     async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderResult:
         """Prices are snapshotted; the product rows are locked in id order."""
         # Read now: a retried attempt follows a rollback, which expires the loaded user.
         context = info.context
         customer_id = (await context.require_viewer()).user.id
         max_quantity = context.settings.order_line_max_quantity
-        try:
-            lines = [
-                service.LineRequest(
-                    require_id(line.product_id, field=f"lines[{n}].productId", kind="Product"),
-                    line.quantity,
-                )
-                for n, line in enumerate(input.lines)
-            ]
-
-            async def work(session: AsyncSession) -> service.Placed:
-                return await service.place_order(
-                    session, customer_id, lines, input.idempotency_key, max_quantity=max_quantity
-                )
-
-            placed = await run_transaction(context, work)
-        except InsufficientStock as error:
-            try:
-                # Nothing of the order was written; the refusal is counted on its own.
-                async with context.transaction() as session:
-                    await refusals.note_refusal(
-                        session, context.settings, customer_id, context.auth.clock()
-                    )
-            except refusals.TooManyRefusedOrders as throttled:
-                context.count_order_refusal("throttled")
-                return RateLimitedError.of(throttled)
-            context.count_order_refusal("insufficient_stock")
-            return InsufficientStockError.of_shortage(
-                error, permissions=await context.permissions()
+        lines = [
+            service.LineRequest(
+                require_id(line.product_id, field=f"lines[{n}].productId", kind="Product"),
+                line.quantity,
             )
-        except InvalidInput as error:
-            return ValidationError.of(error)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+            for n, line in enumerate(input.lines)
+        ]
+
+        async def work(session: AsyncSession) -> service.Placed:
+            return await service.place_order(
+                session, customer_id, lines, input.idempotency_key, max_quantity=max_quantity
+            )
+
+        try:
+            placed = await run_transaction(context, work)
+        except InsufficientStock:
+            await _count_refusal(context, customer_id)
+            raise
         return PlaceOrderSuccess(order=Order.from_model(placed.order), replayed=placed.replayed)
 
     @strawberry.mutation(
@@ -115,27 +104,37 @@ class OrderMutation:
         "order:create, or any with order:manage.",
         extensions=requires_any("order:create", "order:manage"),
     )
+    @returns_user_errors
     async def cancel_order(self, info: Info, id: strawberry.ID) -> CancelOrderResult:
         """A second cancel is an error and restores nothing."""
         # Read now: a retried attempt follows a rollback, which expires the loaded user.
         actor_id = (await info.context.require_viewer()).user.id
         permissions = await info.context.permissions()
-        try:
-            order_id = require_id(id, field="id", kind="Order")
+        order_id = require_id(id, field="id", kind="Order")
 
-            async def work(session: AsyncSession) -> OrderModel:
-                order, _ = await service.cancel_order(
-                    session,
-                    order_id,
-                    actor_id=actor_id,
-                    may_cancel_own="order:create" in permissions,
-                    may_manage="order:manage" in permissions,
-                )
-                return order
+        async def work(session: AsyncSession) -> OrderModel:
+            order, _ = await service.cancel_order(
+                session,
+                order_id,
+                actor_id=actor_id,
+                may_cancel_own="order:create" in permissions,
+                may_manage="order:manage" in permissions,
+            )
+            return order
 
-            order = await run_transaction(info.context, work)
-        except OrderNotCancellable as error:
-            return OrderNotCancellableError.of(error)
-        except EntityNotFound as error:
-            return NotFoundError.of(error)
+        order = await run_transaction(info.context, work)
         return CancelOrderSuccess(order=Order.from_model(order))
+
+
+async def _count_refusal(context: Context, customer_id: int) -> None:
+    """Count an order refused for want of stock (nothing of it was written); raises
+    TooManyRefusedOrders, which answers instead, once the customer's budget is used up."""
+    try:
+        async with context.transaction() as session:
+            await refusals.note_refusal(
+                session, context.settings, customer_id, context.auth.clock()
+            )
+    except refusals.TooManyRefusedOrders:
+        context.count_order_refusal("throttled")
+        raise
+    context.count_order_refusal("insufficient_stock")

@@ -13,6 +13,7 @@ from gql.catalog.types import Product
 from gql.graphql.context import Info
 from gql.graphql.user_errors import UserError
 from gql.orders import models
+from gql.orders.errors import OrderNotCancellable
 from gql.orders.loaders import lines_by_order_id
 
 OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
@@ -82,4 +83,4 @@ class Order:
 
 @strawberry.type(description="Only a PLACED order can be cancelled.")
 class OrderNotCancellableError(UserError):
-    pass
+    answers = (OrderNotCancellable,)

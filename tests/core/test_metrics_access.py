@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import httpx
-from gql.db import Database
 
 from gql.auth.service import AuthTools
 from gql.core.config import Settings
+from gql.core.db import Database
 from gql.main import create_app
 from tests.conftest import make_settings
 from tests.servers import ServerProcess, run_gql
