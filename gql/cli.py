@@ -45,7 +45,7 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _seed_demo(_: argparse.Namespace) -> int:
-    from gql.auth.service import AuthTools
+    from gql.auth.sessions import AuthTools
     from gql.core.db import Database
     from gql.demo import DEMO_ACCOUNTS, seed_demo
 
@@ -72,7 +72,7 @@ def _seed_demo(_: argparse.Namespace) -> int:
 
 
 def _purge(_: argparse.Namespace) -> int:
-    from gql.auth.service import AuthTools
+    from gql.auth.sessions import AuthTools
     from gql.core.db import Database
     from gql.core.housekeeping import purge_once
 
@@ -95,7 +95,8 @@ def _create_admin(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
     from gql.auth.models import User
-    from gql.auth.service import AuthTools, ensure_admin, normalize_email
+    from gql.auth.service import ensure_admin, normalize_email
+    from gql.auth.sessions import AuthTools
     from gql.core.db import Database, new_session
     from gql.core.errors import DomainError
 

@@ -6,7 +6,8 @@ from sqlalchemy import select
 
 from gql.auth import roles
 from gql.auth.models import User
-from gql.auth.service import AuthTools, ensure_admin
+from gql.auth.service import ensure_admin
+from gql.auth.sessions import AuthTools
 from gql.catalog import service as catalog
 from gql.catalog.models import Product
 from gql.core.db import Database, new_session

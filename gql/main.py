@@ -16,13 +16,12 @@ from starlette.websockets import WebSocket
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 
 from gql.auth.http import router as auth_router
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.cache.responses import CachedReads
-from gql.core.background import cancel_and_wait
 from gql.core.config import Settings, get_settings
 from gql.core.db import Database
 from gql.core.gc_tuning import tune_for_serving
-from gql.core.housekeeping import purge_forever
+from gql.core.housekeeping import cancel_and_wait, purge_forever
 from gql.core.observability import Metrics, ensure_logging, tag_log_records_with_request_id
 from gql.graphql.context import Context, client_of, context_getter
 from gql.graphql.schema import schema

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import Permission, Role, role_permission
 from gql.auth.roles import PERMISSIONS, SEEDED_ROLES
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database, new_session, utcnow
 from gql.core.migrate import upgrade

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth import roles
 from gql.auth.models import AuthSession, Role, User, user_role
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.catalog import service
 from gql.catalog.models import Product
 from gql.core.db import Database, new_session

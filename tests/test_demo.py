@@ -7,7 +7,7 @@ import httpx
 from sqlalchemy import func, select
 
 from gql.auth.models import User
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.catalog.models import Product, ProductImage
 from gql.core.db import Database, new_session
 from gql.demo import DEMO_ACCOUNTS, DEMO_PRODUCTS, seed_demo

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 
 from gql.auth import tokens
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database
 from gql.main import create_app

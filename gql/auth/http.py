@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
-from gql.auth import service
+from gql.auth import service, sessions
 from gql.auth.errors import InvalidCredentials, LoginRateLimited
 from gql.auth.tokens import TokenExpired
 from gql.core.db import new_session
@@ -29,7 +29,7 @@ async def issue_token(
 ) -> dict[str, Any]:
     """Log in with form fields `username` (the email) and `password`."""
     state = request.app.state
-    tools: service.AuthTools = state.auth
+    tools: sessions.AuthTools = state.auth
     client = client_of(request)
     try:
         # The password is checked outside the write transaction, which stays short.
@@ -72,7 +72,7 @@ async def read_me(request: Request, token: Annotated[str, Depends(bearer)]) -> d
     state = request.app.state
     async with new_session(state.database, write=False) as session:
         try:
-            viewer = await service.authenticate(session, state.auth, token)
+            viewer = await sessions.authenticate(session, state.auth, token)
         except TokenExpired as error:
             raise _unauthorized(error.message) from None
         except Unauthenticated as error:
@@ -84,5 +84,5 @@ async def read_me(request: Request, token: Annotated[str, Depends(bearer)]) -> d
 @router.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys of our tokens")
 async def jwks(request: Request) -> dict[str, Any]:
     """Empty for HS256, whose key is a shared secret."""
-    tools: service.AuthTools = request.app.state.auth
+    tools: sessions.AuthTools = request.app.state.auth
     return tools.tokens.jwks()

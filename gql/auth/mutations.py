@@ -4,7 +4,7 @@ from typing import Annotated
 
 import strawberry
 
-from gql.auth import service
+from gql.auth import service, sessions
 from gql.auth.errors import InvalidCredentials, RefreshTokenReused
 from gql.auth.types import (
     AuthPayload,
@@ -115,7 +115,7 @@ class AuthMutation:
         """UNAUTHENTICATED or TOKEN_EXPIRED in `errors` when the token cannot be exchanged."""
         context = info.context
         async with context.transaction(commit_on=(RefreshTokenReused,)) as session:
-            signed_in = await service.refresh(session, context.auth, refresh_token)
+            signed_in = await sessions.refresh(session, context.auth, refresh_token)
         return AuthPayload.of(signed_in, context.auth.clock())
 
     @strawberry.mutation(description="End the current session.", extensions=authenticated())
@@ -124,7 +124,7 @@ class AuthMutation:
         """Its access and refresh tokens stop working at once."""
         viewer = await info.context.require_viewer()
         async with info.context.transaction() as session:
-            revoked = await service.logout(session, info.context.auth, viewer)
+            revoked = await sessions.logout(session, info.context.auth, viewer)
         info.context.forget_viewer()
         return LogoutSuccess(revoked_sessions=revoked)
 
@@ -137,7 +137,7 @@ class AuthMutation:
         """Every token of the caller stops working at once."""
         viewer = await info.context.require_viewer()
         async with info.context.transaction() as session:
-            revoked = await service.logout_all(session, info.context.auth, viewer)
+            revoked = await sessions.logout_all(session, info.context.auth, viewer)
         info.context.forget_viewer()
         return LogoutSuccess(revoked_sessions=revoked)
 
@@ -149,7 +149,7 @@ class AuthMutation:
         """Another user's session reads exactly like a missing one."""
         viewer = await info.context.require_viewer()
         async with info.context.transaction() as session:
-            await service.revoke_session(session, info.context.auth, viewer, str(id))
+            await sessions.revoke_session(session, info.context.auth, viewer, str(id))
         if str(id) == viewer.session_id:
             info.context.forget_viewer()
         return RevokeSessionSuccess(session_id=id)

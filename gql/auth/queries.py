@@ -2,7 +2,7 @@
 
 import strawberry
 
-from gql.auth import service
+from gql.auth import sessions
 from gql.auth.types import Session, User
 from gql.graphql.context import Info
 from gql.graphql.permissions import authenticated
@@ -24,5 +24,5 @@ class AuthQuery:
         """`current` marks the session of this request."""
         viewer = await info.context.require_viewer()
         async with info.context.session() as session:
-            rows = await service.active_sessions(session, info.context.auth, viewer)
+            rows = await sessions.active_sessions(session, info.context.auth, viewer)
         return [Session.from_model(row, current_id=viewer.session_id) for row in rows]

@@ -1,79 +1,28 @@
-"""Identity use cases: accounts, logins, token rotation and revocation. Services only flush."""
+"""Identity use cases: accounts, logins and password changes (sessions: gql.auth.sessions).
+Services only flush."""
 
 import re
-import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import cache
-from typing import Any
+from datetime import datetime
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import make_transient_to_detached
 
 from gql.auth import lockout, roles
-from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited, RefreshTokenReused
+from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited
 from gql.auth.models import AuthSession, LoginFailure, User
-from gql.auth.passwords import PasswordHasher, check_password_policy
-from gql.auth.tokens import InvalidToken, IssuedToken, TokenClaims, TokenCodec, token_digest
-from gql.core.config import Settings
-from gql.core.db import read_rows, utcnow
-from gql.core.errors import BadUserInput, EntityNotFound, InvalidInput
+from gql.auth.passwords import check_password_policy
+from gql.auth.sessions import AuthTools, Client, SignedIn, Viewer, revoke, start_session
+from gql.auth.tokens import InvalidToken
+from gql.core.errors import BadUserInput, InvalidInput
 from gql.core.text import has_control_characters, has_invisible_characters
 
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-SESSION_ID_PATTERN = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 MAX_EMAIL = 254
 MAX_FULL_NAME = 200
-
-
-@dataclass
-class AuthTools:
-    """What identity operations need besides the session: policy, hashing, signing, time."""
-
-    settings: Settings
-    passwords: PasswordHasher
-    tokens: TokenCodec
-    clock: Callable[[], datetime] = utcnow
-
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, clock: Callable[[], datetime] = utcnow
-    ) -> "AuthTools":
-        """Build the tools; fails fast on an unusable key or secret."""
-        return cls(settings, PasswordHasher(settings), TokenCodec(settings), clock)
-
-
-@dataclass
-class Viewer:
-    """The authenticated caller of a request."""
-
-    user: User
-    session_id: str
-    token_expires_at: datetime | None = None
-    # Read in the same statement as the session.
-    permissions: frozenset[str] = frozenset()
-
-
-@dataclass
-class SignedIn:
-    """A started or refreshed session with its fresh token pair."""
-
-    user: User
-    session: AuthSession
-    access: IssuedToken
-    refresh: IssuedToken
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request came from, recorded on the sessions it starts."""
-
-    ip: str = ""
-    user_agent: str = ""
 
 
 def normalize_email(email: str) -> str:
@@ -94,54 +43,6 @@ def clean_email(email: str) -> str:
 
 
 # --- sessions and tokens -------------------------------------------------------------
-
-
-async def _start_session(
-    session: AsyncSession, tools: AuthTools, user: User, client: Client
-) -> SignedIn:
-    now = tools.clock()
-    session_id = str(uuid.uuid4())
-    access = tools.tokens.issue(
-        user_id=user.id, session_id=session_id, token_type="access", now=now
-    )
-    refresh = tools.tokens.issue(
-        user_id=user.id, session_id=session_id, token_type="refresh", now=now
-    )
-    auth_session = AuthSession(
-        id=session_id,
-        user_id=user.id,
-        refresh_token_hash=token_digest(refresh.token),
-        family=str(uuid.uuid4()),
-        created_at=now,
-        last_used_at=now,
-        expires_at=refresh.expires_at,
-        user_agent=client.user_agent[:400],
-        ip=client.ip[:64],
-    )
-    session.add(auth_session)
-    await session.flush()
-    await _end_sessions_beyond_the_cap(session, tools, user.id, auth_session.id, now)
-    return SignedIn(user, auth_session, access, refresh)
-
-
-async def _end_sessions_beyond_the_cap(
-    session: AsyncSession, tools: AuthTools, user_id: int, new_session_id: str, now: datetime
-) -> None:
-    """Keep at most MAX_SESSIONS_PER_USER live sessions: the new one and the most recently
-    used others; the rest end now. Logins of one user wait for each other here."""
-    await session.execute(select(User.id).where(User.id == user_id).with_for_update())
-    others = (
-        select(AuthSession.id)
-        .where(
-            AuthSession.user_id == user_id,
-            AuthSession.id != new_session_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
-        )
-        .order_by(AuthSession.last_used_at.desc(), AuthSession.created_at.desc())
-        .offset(tools.settings.max_sessions_per_user - 1)
-    )
-    await _revoke(session, now, AuthSession.id.in_(others.scalar_subquery()))
 
 
 # Opens a session that only reads (Context.reading).
@@ -205,7 +106,7 @@ async def register(
     except IntegrityError:
         raise EmailTaken("An account with this email already exists.", field="email") from None
     await roles.give_role_by_name(session, user.id, roles.CUSTOMER)
-    return await _start_session(session, tools, user, client)
+    return await start_session(session, tools, user, client)
 
 
 async def ensure_admin(
@@ -323,174 +224,7 @@ async def finish_login(
     if check.new_hash is not None:
         user.hashed_password = check.new_hash
     await session.execute(delete(LoginFailure).where(LoginFailure.email == check.email))
-    return await _start_session(session, tools, user, client)
-
-
-async def refresh(session: AsyncSession, tools: AuthTools, refresh_token: str) -> SignedIn:
-    """Exchange a refresh token for a new pair; the presented token is retired.
-
-    A retired token presented again revokes its session (commit that) and raises
-    RefreshTokenReused. Of two concurrent exchanges of one token, exactly one succeeds.
-    """
-    now = tools.clock()
-    claims = tools.tokens.decode(refresh_token, expected_type="refresh", now=now)
-    access = tools.tokens.issue(
-        user_id=claims.user_id, session_id=claims.session_id, token_type="access", now=now
-    )
-    new_refresh = tools.tokens.issue(
-        user_id=claims.user_id, session_id=claims.session_id, token_type="refresh", now=now
-    )
-    # One conditional UPDATE: the token is exchanged only if it is still the current one.
-    rotated = await session.execute(
-        update(AuthSession)
-        .where(
-            AuthSession.id == claims.session_id,
-            AuthSession.user_id == claims.user_id,
-            AuthSession.refresh_token_hash == token_digest(refresh_token),
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > now,
-        )
-        .values(
-            refresh_token_hash=token_digest(new_refresh.token),
-            last_used_at=now,
-            expires_at=new_refresh.expires_at,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if rotated.rowcount != 1:  # type: ignore[attr-defined]
-        await _reject_refresh(session, claims, now)
-    row = (
-        await session.execute(
-            select(User, AuthSession)
-            .join(AuthSession, AuthSession.user_id == User.id)
-            .where(AuthSession.id == claims.session_id)
-        )
-    ).one()
-    user, auth_session = row
-    await session.refresh(auth_session)
-    if not user.is_active:
-        raise InvalidToken("The session has ended.")
-    return SignedIn(user, auth_session, access, new_refresh)
-
-
-async def _reject_refresh(session: AsyncSession, claims: TokenClaims, now: datetime) -> None:
-    current = await session.get(AuthSession, claims.session_id)
-    if current is not None and current.revoked_at is None and current.expires_at > now:
-        # A genuine token of a live session that is no longer current: it was stolen or
-        # replayed. Revoke the whole session, so its newest tokens stop working too.
-        current.revoked_at = now
-        await session.flush()
-        raise RefreshTokenReused("The refresh token was already used; the session is revoked.")
-    raise InvalidToken("The session has ended.")
-
-
-@cache
-def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool, str | None]:
-    """Core columns, no ORM objects: the session's state, whether its user is active, and
-    their permissions joined by commas (bound parameters: session_id, user_id)."""
-    return (
-        select(
-            AuthSession.revoked_at,
-            AuthSession.expires_at,
-            User.is_active,
-            roles.permission_names_of(User.id, dialect),
-        )
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
-    )
-
-
-# The user's columns, read with the session check as plain values.
-_USER_KEYS = tuple(column.key for column in User.__table__.columns)
-
-
-@cache
-def _session_check(dialect: str) -> Select[Any]:
-    """`session_scope_check` with the user's columns after its four."""
-    return session_scope_check(dialect).add_columns(*(getattr(User, key) for key in _USER_KEYS))
-
-
-def _detached_user(values: Sequence[Any]) -> User:
-    """The caller as read by the session check, detached: in no session, so no rollback
-    expires it, and a relationship read would raise rather than seem empty."""
-    user = User(**dict(zip(_USER_KEYS, values, strict=True)))
-    make_transient_to_detached(user)
-    return user
-
-
-def granted_by(row: Any, now: datetime) -> frozenset[str] | None:
-    """The permissions of a `session_scope_check` row while its session stands, else None."""
-    revoked_at, expires_at, is_active, names = row[:4]
-    if revoked_at is not None or expires_at <= now or not is_active:
-        return None
-    return frozenset(names.split(",")) if names else frozenset()
-
-
-async def authenticate(session: AsyncSession, tools: AuthTools, access_token: str) -> Viewer:
-    """The caller behind an access token, if its session still stands, with their
-    permissions (one statement, no ORM loading)."""
-    now = tools.clock()
-    claims = tools.tokens.decode(access_token, expected_type="access", now=now)
-    statement = _session_check(session.get_bind().dialect.name)
-    rows = await read_rows(
-        session, statement, {"session_id": claims.session_id, "user_id": claims.user_id}
-    )
-    viewer = viewer_of(rows[0], claims, now) if rows else None
-    if viewer is None:
-        raise InvalidToken("The session has ended.")
-    return viewer
-
-
-def session_check(dialect: str) -> Select[Any]:
-    """The statement of `authenticate` (bound parameters: session_id, user_id): the
-    session's state, the user's permissions, then the user's columns."""
-    return _session_check(dialect)
-
-
-def viewer_of(row: Sequence[Any], claims: TokenClaims, now: datetime) -> Viewer | None:
-    """The caller a `session_check` row describes, or None when its session has ended."""
-    granted = granted_by(row, now)
-    if granted is None:
-        return None
-    columns = row[4 : 4 + len(_USER_KEYS)]
-    return Viewer(_detached_user(columns), claims.session_id, claims.expires_at, granted)
-
-
-async def _revoke(session: AsyncSession, now: datetime, *conditions: object) -> int:
-    result = await session.execute(
-        update(AuthSession)
-        .where(AuthSession.revoked_at.is_(None), *conditions)  # type: ignore[arg-type]
-        .values(revoked_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def logout(session: AsyncSession, tools: AuthTools, viewer: Viewer) -> int:
-    """End the caller's current session."""
-    return await _revoke(session, tools.clock(), AuthSession.id == viewer.session_id)
-
-
-async def logout_all(session: AsyncSession, tools: AuthTools, viewer: Viewer) -> int:
-    """End every session of the caller, this one included."""
-    return await _revoke(session, tools.clock(), AuthSession.user_id == viewer.user.id)
-
-
-async def revoke_session(
-    session: AsyncSession, tools: AuthTools, viewer: Viewer, session_id: str
-) -> None:
-    """End one of the caller's own live sessions."""
-    if not SESSION_ID_PATTERN.fullmatch(session_id):
-        raise EntityNotFound(f"Session {session_id!r} does not exist.", field="id")
-    revoked = await _revoke(
-        session,
-        tools.clock(),
-        AuthSession.id == session_id,
-        AuthSession.user_id == viewer.user.id,
-        AuthSession.expires_at > tools.clock(),
-    )
-    if revoked == 0:
-        raise EntityNotFound(f"Session {session_id!r} does not exist.", field="id")
+    return await start_session(session, tools, user, client)
 
 
 async def check_password_change(
@@ -549,45 +283,9 @@ async def change_password(
     user.hashed_password = new_hash
     await session.execute(delete(LoginFailure).where(LoginFailure.email == check.email))
     await session.flush()
-    return await _revoke(
+    return await revoke(
         session,
         tools.clock(),
         AuthSession.user_id == user.id,
         AuthSession.id != viewer.session_id,
     )
-
-
-async def active_sessions(
-    session: AsyncSession, tools: AuthTools, viewer: Viewer
-) -> list[AuthSession]:
-    """The caller's sessions that still stand, most recently used first."""
-    rows = await session.scalars(
-        select(AuthSession)
-        .where(
-            AuthSession.user_id == viewer.user.id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.expires_at > tools.clock(),
-        )
-        .order_by(AuthSession.last_used_at.desc(), AuthSession.id)
-    )
-    return list(rows)
-
-
-async def purge(session: AsyncSession, tools: AuthTools) -> tuple[int, int]:
-    """Delete dead sessions and login failures outside the window; idempotent."""
-    now = tools.clock()
-    settings = tools.settings
-    # A revoked session is kept while access tokens it issued could still be presented.
-    revoked_before = now - timedelta(seconds=settings.access_token_ttl_seconds)
-    sessions = await session.execute(
-        delete(AuthSession).where(
-            (AuthSession.expires_at <= now) | (AuthSession.revoked_at <= revoked_before)
-        )
-    )
-    failures = await session.execute(
-        delete(LoginFailure).where(
-            LoginFailure.created_at
-            <= now - timedelta(seconds=settings.login_failure_window_seconds)
-        )
-    )
-    return int(sessions.rowcount), int(failures.rowcount)  # type: ignore[attr-defined]

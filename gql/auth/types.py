@@ -10,7 +10,7 @@ from gql.auth import models
 from gql.auth.errors import EmailTaken, InvalidCredentials
 from gql.auth.loaders import permissions_by_role_id, roles_by_user_id
 from gql.auth.roles import LastAdmin, RoleNameTaken, UnknownPermission
-from gql.auth.service import SignedIn
+from gql.auth.sessions import SignedIn
 from gql.graphql.context import Info
 from gql.graphql.user_errors import UserError
 

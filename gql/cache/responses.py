@@ -33,7 +33,7 @@ from graphql import (
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gql.auth.service import AuthTools, Viewer, session_check, viewer_of
+from gql.auth.sessions import AuthTools, Viewer, session_check, viewer_of
 from gql.auth.tokens import InvalidToken
 from gql.cache.dependencies import ReadDependencies, recording
 from gql.cache.versions import (
@@ -44,11 +44,12 @@ from gql.cache.versions import (
 )
 from gql.core.config import Settings
 from gql.core.db import Database
+from gql.core.driver import read_row
 from gql.core.errors import RequestError
 from gql.core.observability import current_request
 from gql.graphql import compat
-from gql.graphql.context import bearer_token, hand_over_caller
-from gql.graphql.limits import parse_document, passes_checks
+from gql.graphql.caller import bearer_token, hand_over_caller
+from gql.graphql.execution.documents import parse_document, passes_checks
 from gql.graphql.schema import schema
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
 
@@ -311,14 +312,15 @@ class CachedReads:
             if token is not None:
                 claims = self.auth.tokens.decode(token, expected_type="access", now=now)
             if claims is None:
-                versions = await self.database.read_row(versions_check(dialect), product_ids=asked)
+                versions = await read_row(
+                    self.database, versions_check(dialect), {"product_ids": asked}
+                )
                 assert versions is not None  # one row of three totals
                 return None, CatalogVersions.of(versions)
-            row = await self.database.read_row(
+            row = await read_row(
+                self.database,
                 _access_check(dialect),
-                session_id=claims.session_id,
-                user_id=claims.user_id,
-                product_ids=asked,
+                {"session_id": claims.session_id, "user_id": claims.user_id, "product_ids": asked},
             )
         except (InvalidToken, RequestError):
             return None

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.models import Product, ProductImage
-from gql.core.db import read_rows
+from gql.core.driver import read_rows
 from gql.core.errors import BadUserInput, EntityNotFound, InvalidInput
 from gql.core.text import has_control_characters
 from gql.graphql.pagination import Page, SortKey, paginate

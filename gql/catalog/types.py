@@ -13,7 +13,7 @@ from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.loaders import images_by_product_id
 from gql.catalog.service import ImageRow, ProductOrder, ProductRow
 from gql.graphql.context import Info
-from gql.graphql.execution import PRELOADED
+from gql.graphql.execution.executor import PRELOADED
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import UserError
 

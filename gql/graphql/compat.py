@@ -7,7 +7,7 @@ below its next minor; constraints.txt pins the versions CI runs). On an upgrade,
 comparing gql's executor with graphql-core's, against the newest versions the bounds
 allow), then re-read each item below against the new source:
 
-graphql-core, `graphql.execution.ExecutionContext` (gql.graphql.execution's Executor
+graphql-core, `graphql.execution.ExecutionContext` (gql.graphql.execution.executor's Executor
 extends it through Strawberry's subclass):
 - overridden: `execute_fields(parent_type, source_value, path, grouped_field_set,
   position_context)` and `complete_value(return_type, field_details_list, info, path,

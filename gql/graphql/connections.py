@@ -6,7 +6,7 @@ from typing import Any, Generic, TypeVar
 import strawberry
 
 from gql.graphql.context import Info
-from gql.graphql.execution import PRELOADED
+from gql.graphql.execution.executor import PRELOADED
 from gql.graphql.pagination import Page
 from gql.graphql.selection import selects
 

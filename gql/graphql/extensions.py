@@ -1,5 +1,5 @@
 """Schema extensions: telemetry, operation kind, error codes and masking of unexpected
-errors."""
+errors, and the query limits applied to every operation."""
 
 import contextlib
 import logging
@@ -10,12 +10,22 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from gql.core.config import Settings
 from gql.core.errors import ErrorCode, RequestError
 from gql.core.observability import current_request
-from gql.graphql.limits import TOKEN_LIMIT_MARKER
+from gql.graphql import compat
+from gql.graphql.execution.documents import parse_document, rules_for, validate_cached
+from gql.graphql.execution.limits import (
+    TOKEN_LIMIT_MARKER,
+    Limits,
+    directive_errors,
+    limit_errors,
+)
 
 logger = logging.getLogger("gql.errors")
 
+# The limits of an operation run without the app's settings (a bare schema.execute).
+DEFAULTS = Settings.model_construct()
 INTERNAL_MESSAGE = "Internal server error."
 UNAVAILABLE_MESSAGE = "The service is temporarily unavailable; try again shortly."
 
@@ -123,3 +133,45 @@ class CodedErrors(MaskErrors):
                 error.extensions = {}
             error.extensions.setdefault("code", str(_code_for(error)))
         return processed
+
+
+class QueryLimits(SchemaExtension):
+    """Applies the configured limits (and, in production, no introspection) to every
+    operation, subscriptions included, before it executes; parses and validates each
+    distinct document once."""
+
+    def on_operation(self) -> Iterator[None]:
+        """Cap the parser's tokens; choose the validation rules."""
+        execution = self.execution_context
+        # A context without settings (a bare schema.execute) gets the defaults.
+        settings: Settings = getattr(execution.context, "settings", None) or DEFAULTS
+        self.limits = Limits.of(settings)
+        execution.parse_options["max_tokens"] = self.limits.tokens
+        execution.validation_rules = (*execution.validation_rules, *rules_for(settings))
+        yield
+
+    def on_parse(self) -> Iterator[None]:
+        """A document seen before is not parsed again."""
+        execution = self.execution_context
+        if execution.query and execution.graphql_document is None:
+            # A syntax error is left to Strawberry's own parse, which reports it.
+            with contextlib.suppress(GraphQLError):
+                execution.graphql_document = parse_document(execution.query, self.limits.tokens)
+        yield
+
+    def on_validate(self) -> Iterator[None]:
+        """Directives first (one error for an overloaded document), then the
+        specification's rules (cached per document, at most MAX_VALIDATION_ERRORS errors),
+        then the limits (per request: a page size may come from a variable)."""
+        execution = self.execution_context
+        document = execution.graphql_document
+        if document is not None and execution.query and execution.pre_execution_errors is None:
+            schema = compat.core_schema(execution.schema)
+            errors = directive_errors(execution.query, document, self.limits)
+            if not errors:
+                errors = validate_cached(
+                    schema, execution.query, document, execution.validation_rules
+                )
+                errors += limit_errors(schema, document, self.limits, execution.variables or {})
+            execution.pre_execution_errors = errors
+        yield

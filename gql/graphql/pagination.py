@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from gql.core.db import read_rows
+from gql.core.driver import read_rows
 from gql.core.errors import BadUserInput
 from gql.core.text import is_storable
 

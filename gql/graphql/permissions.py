@@ -19,7 +19,7 @@ from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
-from gql.auth.service import Viewer
+from gql.auth.sessions import Viewer
 from gql.core.errors import Forbidden, Unauthenticated
 from gql.graphql import compat
 

@@ -14,15 +14,15 @@ from gql.auth.mutations import AuthMutation
 from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
-from gql.graphql.execution import Executor
+from gql.graphql.execution.executor import Executor
 from gql.graphql.extensions import (
     CodedErrors,
     OperationKind,
+    QueryLimits,
     Telemetry,
     is_unexpected,
     mask_in_place,
 )
-from gql.graphql.limits import QueryLimits
 from gql.graphql.scalars import SCALAR_MAP
 from gql.inventory.mutations import InventoryMutation
 from gql.inventory.queries import InventoryQuery

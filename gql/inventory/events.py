@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product
-from gql.core.db import signal_after_commit
+from gql.core.signals import signal_after_commit
 from gql.inventory import ledger
 from gql.inventory.ledger import Position
 from gql.inventory.models import StockMovement

@@ -13,7 +13,7 @@ from typing import Any
 
 import strawberry
 
-from gql.auth.service import Viewer
+from gql.auth.sessions import Viewer
 from gql.auth.tokens import TokenExpired
 from gql.core.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Unauthenticated
 from gql.graphql import compat
@@ -33,6 +33,7 @@ from gql.realtime.fanout import (
 )
 from gql.realtime.hub import Following, StockEventHub
 from gql.realtime.subscribers import Frame, Subscriber
+from gql.realtime.websocket import close_soon
 
 WEBSOCKET_SESSION_ENDED = 4403
 REQUIRED = "inventory:read"
@@ -170,7 +171,7 @@ class LiveStockEvents:
 
 def _close_if_session_ended(subscriber: Subscriber, context: Context) -> None:
     if subscriber.end_reason in (Subscriber.REVOKED, Subscriber.EXPIRED):
-        context.close_connection_soon(WEBSOCKET_SESSION_ENDED)
+        close_soon(context, WEBSOCKET_SESSION_ENDED)
 
 
 @dataclass(frozen=True, eq=False)

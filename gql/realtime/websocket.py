@@ -33,7 +33,8 @@ from strawberry.types.unset import UnsetType
 
 from gql.core.errors import RequestError
 from gql.graphql import compat
-from gql.graphql.context import Context, new_operation
+from gql.graphql.caller import new_operation
+from gql.graphql.context import Context
 from gql.realtime.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.persisted import safelisted
 from gql.web.ratelimit import RateLimiter
@@ -341,3 +342,23 @@ class WebSocketEndpoint(GraphQL[Context, None]):
                 raise ConnectionRejectionError({"message": "Too many connections for this user."})
             context.on_close.append(lambda: self.connection_limiter.release(user_id))
         return None
+
+
+# Fire-and-forget tasks are kept here so they are not garbage-collected mid-flight.
+_background: set[asyncio.Task[None]] = set()
+
+
+def close_soon(context: Context, code: int) -> None:
+    """Close the context's WebSocket shortly, after the frames already queued have gone out."""
+    websocket = context.request
+    if not isinstance(websocket, WebSocket):
+        return
+
+    async def close_later() -> None:
+        await asyncio.sleep(0.2)
+        with contextlib.suppress(Exception):
+            await websocket.close(code=code)
+
+    task = asyncio.create_task(close_later())
+    _background.add(task)
+    task.add_done_callback(_background.discard)

@@ -72,7 +72,7 @@ async def test_aliased_logins_in_one_document_each_count(client: httpx.AsyncClie
 
 
 async def test_limits_are_configurable(db: Any, database_url: str, clock: FakeClock) -> None:
-    from gql.auth.service import AuthTools
+    from gql.auth.sessions import AuthTools
     from gql.main import create_app
     from tests.conftest import make_settings
 

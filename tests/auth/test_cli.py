@@ -69,7 +69,8 @@ async def test_create_admin_creates_then_promotes(empty_databases: EmptyDatabase
 
 
 async def _register_plain(settings: Settings, email: str) -> None:
-    from gql.auth.service import AuthTools, prepare_registration, register
+    from gql.auth.service import prepare_registration, register
+    from gql.auth.sessions import AuthTools
 
     database = Database(settings)
     tools = AuthTools.from_settings(settings)

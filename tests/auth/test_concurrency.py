@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from gql.auth.models import AuthSession, LoginFailure, Role, User, user_role
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.db import Database, new_session
 from gql.main import create_app
 from tests.auth.helpers import LOGIN, PASSWORD, REFRESH, error_code, register

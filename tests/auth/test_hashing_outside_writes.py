@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import LoginFailure, User
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database
 from gql.main import create_app

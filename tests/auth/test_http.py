@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.models import AuthSession, LoginFailure
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.db import Database
 from gql.core.housekeeping import purge_once
 from tests.auth.helpers import ME, PASSWORD, bearer, login, register

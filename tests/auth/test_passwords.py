@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from tests.auth.helpers import login, register
 from tests.conftest import execute
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.service import authenticate
+from gql.auth.sessions import authenticate
 from gql.catalog.models import Product
 from gql.core.config import Settings
 from gql.core.db import Database, new_session
@@ -311,13 +311,13 @@ async def test_an_answer_is_computed_with_the_permissions_it_is_kept_under(
     await make_product(session, "A", stock=3)
     customer = await signed_in(client, db, "customer@example.com")
     other = await signed_in(client, db, "other@example.com")
-    import gql.graphql.context
+    import gql.graphql.caller
 
     async def grown(*args: Any, **kwargs: Any) -> Any:
         viewer = await authenticate(*args, **kwargs)
         return dataclasses.replace(viewer, permissions=viewer.permissions | {"inventory:read"})
 
-    monkeypatch.setattr(gql.graphql.context, "authenticate", grown)
+    monkeypatch.setattr(gql.graphql.caller, "authenticate", grown)
     # when: the customer reads stock, then another customer asks the same
     first = await execute(client, WITH_STOCK, headers=customer)
     second = await execute(client, WITH_STOCK, headers=other)

@@ -9,9 +9,10 @@ import httpx
 import pytest
 from sqlalchemy import literal, make_url, select, text
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database
+from gql.core.driver import read_row
 from gql.main import create_app
 from tests.conftest import POSTGRES_ADMIN_URL, make_settings
 from tests.factories import make_product
@@ -92,7 +93,7 @@ async def test_driver_reads_never_reuse_a_dropped_connection(settings: Settings)
         outcomes: list[object] = []
         for _ in range(8):
             try:
-                row = await own.read_row(select(literal(7)))
+                row = await read_row(own, select(literal(7)), {})
                 outcomes.append(row[0] if row is not None else None)
             except Exception:
                 outcomes.append("failed")
@@ -126,7 +127,7 @@ async def test_driver_reads_beyond_the_pool_close_their_overflow_connections(
     try:
         # when: more reads at once than it holds, twice over
         for _ in range(2):
-            rows = await asyncio.gather(*(own.read_row(select(literal(7))) for _ in range(9)))
+            rows = await asyncio.gather(*(read_row(own, select(literal(7)), {}) for _ in range(9)))
             assert [row[0] if row else None for row in rows] == [7] * 9
         # then: the overflow connections were closed (the pool keeps one), without errors
         await asyncio.sleep(0.2)  # the server ends a closed connection's process at once

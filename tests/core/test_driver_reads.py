@@ -10,7 +10,8 @@ from sqlalchemy import Integer, bindparam, func, literal, select
 
 from gql.catalog.models import Product
 from gql.core.config import Settings
-from gql.core.db import Database, _driver_form, _driver_forms, new_session, read_rows
+from gql.core.db import Database, new_session
+from gql.core.driver import _driver_form, _driver_forms, read_rows
 from tests.conftest import StatementCounter, make_settings
 from tests.factories import make_product
 

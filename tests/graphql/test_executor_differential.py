@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.service import AuthTools, Client
+from gql.auth.sessions import AuthTools, Client
 from gql.catalog import types as catalog_types
 from gql.catalog.service import ImageRow
 from gql.core.config import Settings

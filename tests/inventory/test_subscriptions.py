@@ -449,7 +449,7 @@ async def test_one_permission_check_serves_every_subscriber(
 ) -> None:
     """The periodic check is one statement however many subscriptions are live."""
     # given: a server whose own periodic check never comes, and five live subscriptions
-    from gql.auth.service import AuthTools
+    from gql.auth.sessions import AuthTools
     from gql.main import create_app
     from tests.conftest import make_settings
 

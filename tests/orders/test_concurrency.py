@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.catalog.models import Product
 from gql.core.db import Database, new_session
 from gql.inventory.models import StockMovement

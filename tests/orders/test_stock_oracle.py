@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database, new_session
 from gql.main import create_app

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database
 from gql.main import create_app

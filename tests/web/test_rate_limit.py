@@ -7,7 +7,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database, new_session
 from gql.main import create_app

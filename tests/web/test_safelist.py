@@ -9,7 +9,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database
 from gql.main import create_app

@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin
 
-from gql.auth.service import AuthTools
+from gql.auth.sessions import AuthTools
 from gql.catalog.models import Product
 from gql.core.config import Settings
 from gql.core.db import Database

@@ -1,14 +1,12 @@
-"""Query limits: depth, aliases, tokens and cost, checked before anything executes."""
+"""Query limits: depth, aliases, cost and directives of a document, measured before
+anything executes (tokens are capped by the parser)."""
 
-import contextlib
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from graphql import (
-    ASTValidationRule,
     DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
@@ -24,29 +22,21 @@ from graphql import (
     VariableNode,
     Visitor,
     get_named_type,
-    parse,
-    specified_rules,
     visit,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
-from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import SchemaExtension
 
 from gql.core.config import Settings
 from gql.core.errors import ErrorCode
-from gql.graphql import compat
 from gql.graphql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 CONNECTION_SUFFIX = "Connection"
 TOKEN_LIMIT_MARKER = "tokens. Parsing aborted."
-DEFAULTS = Settings.model_construct()
 
 
 # Directives on one node of a document (a field, a fragment, an operation): the handful
 # a client needs (@include, @skip, @defer), never ten of the same.
 MAX_DIRECTIVES_PER_NODE = 3
-# Validation errors reported for one document: the first ones, and a note that more exist.
-MAX_VALIDATION_ERRORS = 10
 
 
 @dataclass(frozen=True)
@@ -206,9 +196,9 @@ def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
         )
 
 
-# Distinct documents remembered by each cache; unique texts from a hostile client only
-# evict older entries.
-DOCUMENT_CACHE_SIZE = 512
+# Distinct documents whose directives are counted once (unique texts from a hostile client
+# only evict older entries).
+DIRECTIVE_COUNTS_KEPT = 512
 
 
 class _DirectiveCounter(Visitor):
@@ -236,7 +226,7 @@ def _directives(query: str, document: DocumentNode) -> tuple[int, int]:
         counter = _DirectiveCounter()
         visit(document, counter)
         counts = _directive_counts[query] = (counter.total, counter.most_on_one_node)
-        if len(_directive_counts) > DOCUMENT_CACHE_SIZE:
+        if len(_directive_counts) > DIRECTIVE_COUNTS_KEPT:
             _directive_counts.popitem(last=False)
     return counts
 
@@ -255,109 +245,3 @@ def directive_errors(query: str, document: DocumentNode, limits: Limits) -> list
             )
         ]
     return []
-
-
-def _capped(errors: list[GraphQLError]) -> list[GraphQLError]:
-    if len(errors) <= MAX_VALIDATION_ERRORS:
-        return errors
-    shown = errors[: MAX_VALIDATION_ERRORS - 1]
-    hidden = len(errors) - len(shown)
-    return [*shown, GraphQLError(f"{hidden} more validation errors are not shown.")]
-
-
-@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
-def parse_document(query: str, max_tokens: int) -> DocumentNode:
-    """The document of a query text, parsed once per distinct text."""
-    # graphql-core never changes a document while executing it, so requests share it.
-    return parse(query, max_tokens=max_tokens)
-
-
-# (schema, query text, rules) of documents that passed the specification's validation.
-_valid_documents: "OrderedDict[tuple[int, str, tuple[type[ASTValidationRule], ...]], None]" = (
-    OrderedDict()
-)
-
-
-def validate_cached(
-    schema: GraphQLSchema,
-    query: str,
-    document: DocumentNode,
-    rules: tuple[type[ASTValidationRule], ...],
-) -> list[GraphQLError]:
-    """The specification's validation, skipped for a document that passed it before."""
-    key = (id(schema), query, rules)
-    if key in _valid_documents:
-        _valid_documents.move_to_end(key)
-        return []
-    # Invalid documents are validated every time: their errors are request-specific
-    # objects that later steps edit (codes, production messages).
-    errors = _capped(compat.validate_document(schema, document, rules))
-    if not errors:
-        _valid_documents[key] = None
-        if len(_valid_documents) > DOCUMENT_CACHE_SIZE:
-            _valid_documents.popitem(last=False)
-    return errors
-
-
-def rules_for(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
-    """The validation rules beyond the specification's that the settings ask for."""
-    return (NoSchemaIntrospectionCustomRule,) if settings.is_production else ()
-
-
-def passes_checks(
-    schema: GraphQLSchema,
-    query: str,
-    document: DocumentNode,
-    settings: Settings,
-    variables: Mapping[str, Any],
-) -> bool:
-    """Whether a document would execute: valid, and within every limit."""
-    limits = Limits.of(settings)
-    if directive_errors(query, document, limits):
-        return False
-    rules = (*specified_rules, *rules_for(settings))
-    if validate_cached(schema, query, document, rules):
-        return False
-    return not limit_errors(schema, document, limits, variables)
-
-
-class QueryLimits(SchemaExtension):
-    """Applies the configured limits (and, in production, no introspection) to every
-    operation, subscriptions included, before it executes; parses and validates each
-    distinct document once."""
-
-    def on_operation(self) -> Iterator[None]:
-        """Cap the parser's tokens; choose the validation rules."""
-        execution = self.execution_context
-        # A context without settings (a bare schema.execute) gets the defaults.
-        settings: Settings = getattr(execution.context, "settings", None) or DEFAULTS
-        self.limits = Limits.of(settings)
-        execution.parse_options["max_tokens"] = self.limits.tokens
-        execution.validation_rules = (*execution.validation_rules, *rules_for(settings))
-        yield
-
-    def on_parse(self) -> Iterator[None]:
-        """A document seen before is not parsed again."""
-        execution = self.execution_context
-        if execution.query and execution.graphql_document is None:
-            # A syntax error is left to Strawberry's own parse, which reports it.
-            with contextlib.suppress(GraphQLError):
-                execution.graphql_document = parse_document(execution.query, self.limits.tokens)
-        yield
-
-    def on_validate(self) -> Iterator[None]:
-        """Directives first (one error for an overloaded document), then the
-        specification's rules (cached per document, at most MAX_VALIDATION_ERRORS errors),
-        then the limits (per request: a page size may come from a variable)."""
-        execution = self.execution_context
-        document = execution.graphql_document
-        if document is not None and execution.query and execution.pre_execution_errors is None:
-            schema = compat.core_schema(execution.schema)
-            errors = directive_errors(execution.query, document, self.limits)
-            if not errors:
-                errors = validate_cached(
-                    schema, execution.query, document, execution.validation_rules
-                )
-                errors += limit_errors(schema, document, self.limits, execution.variables or {})
-            execution.pre_execution_errors = errors
-        yield

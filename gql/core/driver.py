@@ -1,0 +1,131 @@
+"""The asyncpg fast path: fixed statements compiled once and run straight on a pooled
+connection's driver, past SQLAlchemy's execution and result layers (what that saves is in
+the README's Performance section). Only for statements whose parameters need no type
+processing (ints, strings, decimals, aware datetimes, arrays of those); values come back
+as the driver decodes them. DB_ECHO and `Database.driver_listeners` see every statement;
+SQLAlchemy's events do not."""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from weakref import WeakKeyDictionary
+
+import asyncpg
+from sqlalchemy import Executable
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import greenlet_spawn
+
+from gql.core.db import DATABASE_KEY, DRIVER_READS_KEY, Database
+
+
+def driver_call(
+    database: Database, statement: Executable, params: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
+    """The SQL and positional arguments of a statement about to run on the driver, told
+    to the listeners (echo, tests counting statements)."""
+    form = _driver_form(statement, database.engine.dialect)
+    arguments = form.arguments(params)
+    for listener in database.driver_listeners:
+        listener(form.sql)
+    return form.sql, arguments
+
+
+async def read_row(
+    database: Database, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[Any] | None:
+    """The first row of a fixed read statement, run on its own (no transaction).
+
+    On PostgreSQL it goes straight to a pooled connection's asyncpg driver: for the one
+    statement of a cached read, SQLAlchemy's execution path costs more than the statement
+    itself (README, Performance). Only for statements whose parameters need no type
+    processing; result values come as the driver decodes them. DB_ECHO and
+    `driver_listeners` see it; SQLAlchemy's events do not."""
+    if database.is_sqlite:
+        async with database.engine.connect() as connection:
+            return (await connection.execute(statement, params)).first()
+    sql, arguments = driver_call(database, statement, params)
+    raw = await database.engine.raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    try:
+        row: Sequence[Any] | None = await driver.fetchrow(sql, *arguments)
+    except BaseException as error:
+        if isinstance(error, asyncpg.PostgresError) and not driver.is_closed():
+            # The server refused the statement; the connection is fine.
+            await greenlet_spawn(raw.close)
+        else:
+            # The pool must not hand this connection out again.
+            await greenlet_spawn(raw.invalidate, error if isinstance(error, Exception) else None)
+        raise
+    # In a greenlet, as every pool operation: returning an overflow connection closes it.
+    await greenlet_spawn(raw.close)
+    return row
+
+
+async def read_rows(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any]
+) -> Sequence[Sequence[Any]]:
+    """Every row of a fixed read statement (its values all bound parameters), on the
+    session's connection.
+
+    A PostgreSQL session without a transaction (a query's) runs it straight on the
+    connection's asyncpg driver, compiled once: for a page of products SQLAlchemy's
+    execution and result path cost as much as the statement itself. Only for parameters
+    that need no type processing (ints, strings, decimals, aware datetimes, arrays of
+    those); values come as the driver decodes them. Other sessions, and SQLite, run it
+    through SQLAlchemy.
+    """
+    connection = await session.connection()
+    database = session.info.get(DATABASE_KEY)
+    if not session.info.get(DRIVER_READS_KEY) or not isinstance(database, Database):
+        return (await connection.execute(statement, params)).all()
+    sql, arguments = driver_call(database, statement, params)
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    try:
+        rows: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
+    except Exception:
+        if driver.is_closed():
+            # Run through SQLAlchemy, which finds the connection closed too and handles the
+            # disconnect its way: every pooled connection opened before now is replaced,
+            # and the error it raises says the database is unavailable.
+            return (await connection.execute(statement, params)).all()
+        raise  # the server refused the statement; the connection is fine
+    except BaseException:
+        # Cancelled mid-message: the pool must not hand this connection out again.
+        await connection.invalidate()
+        raise
+    return rows
+
+
+@dataclass(frozen=True)
+class _DriverForm:
+    """A statement as the driver runs it: its SQL, and where each argument comes from."""
+
+    sql: str
+    names: tuple[str, ...]
+    # Values the statement itself holds (literals); the other names must be given.
+    fixed: dict[str, Any]
+
+    def arguments(self, params: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments; a missing value is an error, as in SQLAlchemy."""
+        try:
+            return [params[name] if name in params else self.fixed[name] for name in self.names]
+        except KeyError as missing:
+            raise ValueError(f"A value is required for bind parameter {missing}") from None
+
+
+# Compiled once per statement object, and forgotten with it.
+_driver_forms: "WeakKeyDictionary[Executable, _DriverForm]" = WeakKeyDictionary()
+
+
+def _driver_form(statement: Executable, dialect: Dialect) -> _DriverForm:
+    form = _driver_forms.get(statement)
+    if form is None:
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        if compiled.post_compile_params:
+            raise ValueError("expanding parameters (IN lists) cannot run on the driver")
+        names = tuple(compiled.positiontup or ())
+        fixed = {name: compiled.params[name] for name in names if not compiled.binds[name].required}
+        form = _driver_forms[statement] = _DriverForm(str(compiled), names, fixed)
+    return form
