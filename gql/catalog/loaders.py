@@ -2,16 +2,16 @@
 
 from aiodataloader import DataLoader
 
-from gql.catalog import models, service
+from gql.catalog import listing, models
 from gql.graphql.context import Context
 
 
-def images_by_product_id(context: Context) -> DataLoader[int, list[service.ImageRow]]:
+def images_by_product_id(context: Context) -> DataLoader[int, list[listing.ImageRow]]:
     """Images of many products in one statement."""
 
-    async def load(product_ids: list[int]) -> list[list[service.ImageRow]]:
+    async def load(product_ids: list[int]) -> list[list[listing.ImageRow]]:
         async with context.session() as session:
-            grouped = await service.images_of_products(session, product_ids)
+            grouped = await listing.images_of_products(session, product_ids)
         return [grouped[product_id] for product_id in product_ids]
 
     return DataLoader(load)
@@ -22,7 +22,7 @@ def product_by_id(context: Context) -> DataLoader[int, models.Product | None]:
 
     async def load(product_ids: list[int]) -> list[models.Product | None]:
         async with context.session() as session:
-            found = await service.products_by_ids(session, product_ids)
+            found = await listing.products_by_ids(session, product_ids)
         return [found.get(product_id) for product_id in product_ids]
 
     return DataLoader(load)

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import strawberry
 
-from gql.catalog import service
+from gql.catalog import listing, service
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
 from gql.graphql.context import Info
 from gql.graphql.ids import require_id
@@ -165,7 +165,7 @@ class CatalogMutation:
                 alt_text=input.alt_text,
                 position=input.position,
             )
-            product = await service.get_product(session, product_id)
+            product = await listing.get_product(session, product_id)
         assert product is not None
         return AddProductImageSuccess(
             image=ProductImage.from_model(image), product=Product.from_model(product)
@@ -180,7 +180,7 @@ class CatalogMutation:
         image_id = require_id(id, field="id", kind="Image")
         async with info.context.transaction() as session:
             product_id = await service.remove_product_image(session, image_id)
-            product = await service.get_product(session, product_id)
+            product = await listing.get_product(session, product_id)
         assert product is not None
         return RemoveProductImageSuccess(
             removed_id=strawberry.ID(str(image_id)), product=Product.from_model(product)
@@ -198,6 +198,6 @@ class CatalogMutation:
         image_ids = [require_id(i, field="imageIds", kind="Image") for i in input.image_ids]
         async with info.context.transaction() as session:
             await service.reorder_product_images(session, product_id, image_ids)
-            product = await service.get_product(session, product_id)
+            product = await listing.get_product(session, product_id)
         assert product is not None
         return ReorderProductImagesSuccess(product=Product.from_model(product))

@@ -6,8 +6,8 @@ from typing import Annotated
 import strawberry
 
 from gql.cache.dependencies import note_availability
-from gql.catalog import service
-from gql.catalog.service import ProductFilter, ProductOrder
+from gql.catalog import listing
+from gql.catalog.listing import ProductFilter, ProductOrder
 from gql.catalog.types import Product
 from gql.graphql.connections import Connection
 from gql.graphql.context import Info
@@ -35,7 +35,7 @@ class CatalogQuery:
         if product_id is None:
             return None
         async with info.context.session() as session:
-            product = await service.get_product(session, product_id)
+            product = await listing.get_product(session, product_id)
         return Product.from_model(product) if product else None
 
     @strawberry.field(description="Products, a keyset page at a time.", metadata=public())
@@ -63,11 +63,11 @@ class CatalogQuery:
         if product_filter.in_stock is not None:
             note_availability()
         async with info.context.session() as session:
-            page = await service.list_products(
+            page = await listing.list_products(
                 session, first=first, after=after, product_filter=product_filter, order=order_by
             )
             images = (
-                await service.images_of_products(session, (row.id for row in page.items))
+                await listing.images_of_products(session, (row.id for row in page.items))
                 if selects(info, "edges", "node", "images")
                 else {}
             )

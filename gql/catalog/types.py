@@ -10,8 +10,8 @@ import strawberry
 from gql.cache.dependencies import note_product
 from gql.catalog import models
 from gql.catalog.errors import DuplicateSku, ProductInUse
+from gql.catalog.listing import ImageRow, ProductOrder, ProductRow
 from gql.catalog.loaders import images_by_product_id
-from gql.catalog.service import ImageRow, ProductOrder, ProductRow
 from gql.graphql.context import Info
 from gql.graphql.execution.executor import PRELOADED
 from gql.graphql.permissions import requires

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.catalog import service
+from gql.catalog import listing
 from gql.core.db import Database
 from tests.conftest import execute
 from tests.factories import make_product, signed_in
@@ -26,7 +26,7 @@ async def test_unexpected_exception_is_masked_and_logged(
     async def explode(*_: object, **__: object) -> None:
         raise RuntimeError(f"cannot SELECT * FROM product via {SECRET}")
 
-    monkeypatch.setattr(service, "get_product", explode)
+    monkeypatch.setattr(listing, "get_product", explode)
     # when
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
         response = await client.post(
@@ -52,7 +52,7 @@ async def test_database_failure_is_service_unavailable(
     async def down(*_: object, **__: object) -> None:
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError(f"{SECRET} refused"))
 
-    monkeypatch.setattr(service, "list_products", down)
+    monkeypatch.setattr(listing, "list_products", down)
     response = await client.post("/graphql", json={"query": "{ products { totalCount } }"})
     assert SECRET not in response.text
     assert response.json()["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}

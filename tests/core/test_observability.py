@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.catalog import service
+from gql.catalog import listing
 from gql.core.db import Database
 from gql.core.observability import configure_logging
 from tests.conftest import LiveServer, make_settings
@@ -66,7 +66,7 @@ async def test_an_unexpected_error_is_logged_with_its_request_id(
     async def explode(*_: object, **__: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(service, "get_product", explode)
+    monkeypatch.setattr(listing, "get_product", explode)
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
         response = await client.post(
             "/graphql",

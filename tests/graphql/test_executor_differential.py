@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.sessions import AuthTools, Client
 from gql.catalog import types as catalog_types
-from gql.catalog.service import ImageRow
+from gql.catalog.listing import ImageRow
 from gql.core.config import Settings
 from gql.core.db import Database
 from gql.graphql import compat
