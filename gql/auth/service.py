@@ -1,22 +1,24 @@
-"""Identity use cases: accounts, logins and password changes (sessions: gql.auth.sessions).
-Services only flush."""
+"""Account use cases: registration, logins (with the failed-login lockout) and password
+changes. Services only flush."""
 
+import math
 import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gql.auth import lockout, roles
+from gql.auth import roles
 from gql.auth.errors import EmailTaken, InvalidCredentials, LoginRateLimited
 from gql.auth.models import AuthSession, LoginFailure, User
 from gql.auth.passwords import check_password_policy
 from gql.auth.sessions import AuthTools, Client, SignedIn, Viewer, revoke, start_session
 from gql.auth.tokens import InvalidToken
+from gql.core.config import Settings
 from gql.core.errors import BadUserInput, InvalidInput
 from gql.core.text import has_control_characters, has_invisible_characters
 
@@ -42,7 +44,7 @@ def clean_email(email: str) -> str:
     return normalized
 
 
-# --- sessions and tokens -------------------------------------------------------------
+# --- registration --------------------------------------------------------------------
 
 
 # Opens a session that only reads (Context.reading).
@@ -136,6 +138,52 @@ async def ensure_admin(
     return created
 
 
+# --- failed-login lockout: recent failures per account and per address, serialised ---
+
+# pg_advisory_xact_lock(namespace, hashtext(key)) namespaces of the login attempt locks.
+ACCOUNT_LOCK_NAMESPACE = 0x67716C61  # "gqla"
+ADDRESS_LOCK_NAMESPACE = 0x67716C69  # "gqli"
+
+
+async def _serialise_attempts(session: AsyncSession, email: str, ip: str) -> None:
+    """Make logins of one account, and from one address, wait for each other until commit."""
+    # Counting failures, verifying and recording the failure must be one step, or parallel
+    # guesses all see the same count. SQLite writers are already serial (BEGIN IMMEDIATE).
+    # Always the account first, then the address: one order, so no deadlock.
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for namespace, key in ((ACCOUNT_LOCK_NAMESPACE, email), (ADDRESS_LOCK_NAMESPACE, ip)):
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:namespace, hashtext(:key))"),
+            {"namespace": namespace, "key": key},
+        )
+
+
+async def _seconds_until_retry(
+    session: AsyncSession, settings: Settings, email: str, ip: str, now: datetime
+) -> int:
+    """Seconds until a login may be tried again for this account and address (0: now)."""
+    window = timedelta(seconds=settings.login_failure_window_seconds)
+    since = now - window
+    waits = [0.0]
+    for column, value, limit in (
+        (LoginFailure.email, email, settings.login_max_failures_per_account),
+        (LoginFailure.ip, ip, settings.login_max_failures_per_ip),
+    ):
+        recent = list(
+            await session.scalars(
+                select(LoginFailure.created_at)
+                .where(column == value, LoginFailure.created_at > since)
+                .order_by(LoginFailure.created_at.desc())
+                .limit(limit)
+            )
+        )
+        if len(recent) >= limit:
+            # Locked until the oldest of the last `limit` failures leaves the window.
+            waits.append((recent[-1] + window - now).total_seconds())
+    return max(0, math.ceil(max(waits)))
+
+
 @dataclass(frozen=True)
 class PasswordCheck:
     """A password checked against an account's hash, outside any write transaction, and
@@ -172,7 +220,8 @@ async def check_login(
             raise BadUserInput(f"`{field}` must not contain control characters.", field=field)
     ip = client.ip[:64]
     async with reading() as session:
-        retry_after = await lockout.retry_after(session, tools.settings, address, ip, tools.clock())
+        now = tools.clock()
+        retry_after = await _seconds_until_retry(session, tools.settings, address, ip, now)
         if retry_after:
             raise LoginRateLimited(retry_after)
         row = (
@@ -194,8 +243,8 @@ async def _admit(session: AsyncSession, tools: AuthTools, check: PasswordCheck) 
     concurrent failures used the budget up meanwhile (whatever the password), so parallel
     guesses get no more tries than sequential ones."""
     now = tools.clock()
-    await lockout.serialise_attempts(session, check.email, check.ip)
-    retry_after = await lockout.retry_after(session, tools.settings, check.email, check.ip, now)
+    await _serialise_attempts(session, check.email, check.ip)
+    retry_after = await _seconds_until_retry(session, tools.settings, check.email, check.ip, now)
     if retry_after:
         raise LoginRateLimited(retry_after)
     return now
@@ -247,7 +296,7 @@ async def check_password_change(
     user = viewer.user
     ip = client.ip[:64]
     async with reading() as session:
-        retry_after = await lockout.retry_after(
+        retry_after = await _seconds_until_retry(
             session, tools.settings, user.email, ip, tools.clock()
         )
         if retry_after:

@@ -14,7 +14,7 @@ that do not show X alone.
 import hashlib
 import logging
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gql.auth.sessions import AuthTools, Viewer, session_check, viewer_of
 from gql.auth.tokens import InvalidToken
 from gql.cache.dependencies import ReadDependencies, recording
+from gql.cache.store import Entry, ResponseStore
 from gql.cache.versions import (
     CatalogVersions,
     product_ids_parameter,
@@ -68,76 +69,6 @@ class CatalogRead:
     """A request the cache may answer (the body itself is its key)."""
 
     operation_name: str | None
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One cached answer and what it was computed from."""
-
-    edits: int
-    # None when no `inStock` filter chose the products: availability changes pass it by.
-    availability: int | None
-    product_ids: tuple[int, ...]
-    products_version: int
-    headers: list[tuple[bytes, bytes]]
-    body: bytes
-    etag: bytes
-
-    def fresh(self, product_ids: tuple[int, ...], now: CatalogVersions) -> bool:
-        """Whether nothing it depends on changed, by versions read for `product_ids`."""
-        return (
-            self.edits == now.edits
-            and self.product_ids == product_ids
-            and self.products_version == now.products
-            and (self.availability is None or self.availability == now.availability)
-        )
-
-
-@dataclass
-class Slot:
-    """The answers to one request body, one per permission scope, and the products whose
-    versions the next check reads (those of the answer stored last)."""
-
-    product_ids: tuple[int, ...] = ()
-    entries: dict[str, Entry] = field(default_factory=dict)
-
-
-class ResponseStore:
-    """A bounded LRU map from request keys to slots of answers."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._slots: OrderedDict[bytes, Slot] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-
-    def slot(self, key: bytes) -> Slot | None:
-        """The answers kept for `key`, now the most recently used."""
-        slot = self._slots.get(key)
-        if slot is not None:
-            self._slots.move_to_end(key)
-        return slot
-
-    def get(self, key: bytes, scope: str, now: CatalogVersions) -> Entry | None:
-        """The answer for `key` and `scope` if nothing it depends on changed."""
-        slot = self._slots.get(key)
-        entry = slot.entries.get(scope) if slot is not None else None
-        if slot is None or entry is None or not entry.fresh(slot.product_ids, now):
-            self.misses += 1
-            return None
-        self.hits += 1
-        return entry
-
-    def put(self, key: bytes, scope: str, entry: Entry) -> None:
-        """Remember an answer, forgetting the least recently used bodies beyond the size."""
-        slot = self._slots.get(key)
-        if slot is None:
-            slot = self._slots[key] = Slot()
-        slot.entries[scope] = entry
-        slot.product_ids = entry.product_ids
-        self._slots.move_to_end(key)
-        while len(self._slots) > self.size:
-            self._slots.popitem(last=False)
 
 
 def catalog_query(
