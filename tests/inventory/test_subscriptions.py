@@ -4,7 +4,6 @@ import asyncio
 import base64
 import contextlib
 import os
-import time
 from typing import Any
 
 import httpx
@@ -216,9 +215,8 @@ async def test_logout_ends_a_live_subscription(
         await _adjust(client, staff, product.id, 1)
         await ws.events("s", 1)
         # when
-        started = time.monotonic()
         await execute(client, "mutation { logout { revokedSessions } }", headers=staff)
-        # then: an error, then the close, within a few seconds
+        # then: an error, then the close
         message = await ws.receive(timeout=5)
         assert message["type"] == "next"
         assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -228,7 +226,6 @@ async def test_logout_ends_a_live_subscription(
                 after_error.append((await ws.receive(timeout=5))["type"])
         assert after_error in ([], ["complete"])
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
-        assert time.monotonic() - started < 5
 
 
 async def test_a_stalled_client_does_not_delay_a_healthy_one(
@@ -415,7 +412,6 @@ async def test_losing_inventory_read_ends_a_live_subscription(
         assert len(await other.events("s", 1)) == 1
         last_seen = seen["data"]["stockChanged"]["cursor"]
         # when: the subscriber's only role with inventory:read is taken away
-        started = time.monotonic()
         await _staff_role_change(client, session, admin, remove=True)
         # then: the subscription ends with FORBIDDEN and where to resume, then completes
         ending = await ws.receive_for("s", timeout=5)
@@ -423,7 +419,6 @@ async def test_losing_inventory_read_ends_a_live_subscription(
         (error,) = ending["payload"]["errors"]
         assert error["extensions"] == {"code": "FORBIDDEN", "resumeAfter": last_seen}
         assert (await ws.receive_for("s", timeout=5))["type"] == "complete"
-        assert time.monotonic() - started < 5
         # the other subscriber is untouched, and the socket of the first stays open
         assert await _adjust(client, admin, product.id, 1) == "AdjustStockSuccess"
         (missed,) = await other.events("s", 1)
