@@ -1,5 +1,6 @@
 """The floor: a bare ASGI app (asyncpg pool + orjson) answering Q's JSON in 2 statements."""
 
+import base64
 import os
 from collections import defaultdict
 from typing import Any
@@ -29,7 +30,7 @@ async def _products() -> bytes:
     edges = [
         {
             "node": {
-                "id": str(p["id"]),
+                "id": base64.b64encode(b"Product:%d" % p["id"]).decode(),
                 "name": p["name"],
                 "price": str(p["price"]),
                 "stock": p["stock"],

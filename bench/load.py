@@ -97,10 +97,12 @@ async def measure(
     tokens: list[str] | None = None,
     warmup: bool = True,
     random_id: tuple[int, int] | None = None,
+    random_id_type: str = "",
     companions: list[Companion] | None = None,
 ) -> tuple[LoadResult, list[dict[str, Any]]]:
     """Warm up, then one timed wrk run; server CPU from /proc before and after it. With
-    `random_id`, each request's `__RANDOM_ID__` becomes an id drawn from that range; the
+    `random_id`, each request's `__RANDOM_ID__` becomes an id drawn from that range (the
+    global id of `random_id_type` and that number, when given); the
     companions run beside the window alone, and what they saw is returned with the result."""
     import os
 
@@ -114,6 +116,7 @@ async def measure(
             "BENCH_TOKENS": _write(directory, "tokens.txt", "\n".join(tokens or [])),
             "BENCH_EXPECT": expect,
             "BENCH_RANDOM_ID": f"{random_id[0]}:{random_id[1]}" if random_id else "",
+            "BENCH_RANDOM_ID_TYPE": random_id_type,
         }
         await wait_idle(server.pid)
         if warmup and config.warmup > 0:

@@ -1,5 +1,7 @@
 """The workloads' GraphQL operations in each server's dialect, and checks of the answers."""
 
+import base64
+import binascii
 from typing import Any
 
 from bench.seed import IMAGES_PER_PRODUCT, image_rows, product_row
@@ -27,6 +29,20 @@ PLACE_ORDER = (
 Product = tuple[str, str, str, int, list[tuple[str, int]]]
 
 
+def product_id(number: int) -> str:
+    """gql's global id of a product (base64 of "Product:n")."""
+    return base64.b64encode(f"Product:{number}".encode()).decode()
+
+
+def row_id(value: str) -> str:
+    """The row number in a product id: gql's global ids decoded, others as they are."""
+    try:
+        kind, _, number = base64.b64decode(value, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return value
+    return number if kind == "Product" and number.isdigit() else value
+
+
 def q_body(first: int = 50) -> dict[str, Any]:
     """Q for gql, the baseline and the floor (the same Relay shape)."""
     return {"query": Q % first}
@@ -52,7 +68,7 @@ def relay_products(answer: dict[str, Any]) -> list[Product]:
     edges = answer["data"]["products"]["edges"]
     return [
         (
-            e["node"]["id"],
+            row_id(e["node"]["id"]),
             e["node"]["name"],
             e["node"]["price"],
             e["node"]["stock"],

@@ -14,6 +14,8 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
 
+from bench.queries import product_id
+
 SUBSCRIPTION = (
     "subscription Watch($ids: [ID!]) { stockChanged(productIds: $ids) "
     "{ id delta quantityAfter reason createdAt product { id name stock } } }"
@@ -29,12 +31,16 @@ FLOOR_MESSAGE = {
     "payload": {
         "data": {
             "stockChanged": {
-                "id": "10001",
+                "id": "U3RvY2tFdmVudDoxMDAwMQ==",
                 "delta": 1,
                 "quantityAfter": 124,
                 "reason": "RESTOCK",
                 "createdAt": "2026-01-01T00:00:00.000000+00:00",
-                "product": {"id": "9998", "name": "Green Lamp 09998", "stock": 124},
+                "product": {
+                    "id": "UHJvZHVjdDo5OTk4",
+                    "name": "Green Lamp 09998",
+                    "stock": 124,
+                },
             }
         }
     },
@@ -113,7 +119,7 @@ async def _open(args: argparse.Namespace, fleet: Fleet, token: str | None) -> No
 async def _trigger(args: argparse.Namespace, client: httpx.AsyncClient) -> float:
     """Cause one event; returns the time just before the request went out."""
     if args.protocol == "gql":
-        body = {"query": ADJUST, "variables": {"id": str(args.product_id)}}
+        body = {"query": ADJUST, "variables": {"id": product_id(args.product_id)}}
         headers = {"Authorization": f"Bearer {args.staff_token}"}
         started = time.perf_counter()
         response = await client.post(args.trigger_url, json=body, headers=headers)

@@ -178,7 +178,10 @@ async def count_phase(bench: Bench, factories: list[SpecFactory]) -> None:
                         bench, "gql", label, await count(queries.q_by_price_body(after), headers)
                     )
             if "O" in bench.config.workloads:
-                body = {"query": queries.PLACE_ORDER, "variables": {"id": str(HOT_ORDER_PRODUCT)}}
+                body = {
+                    "query": queries.PLACE_ORDER,
+                    "variables": {"id": queries.product_id(HOT_ORDER_PRODUCT)},
+                }
                 customer = {"Authorization": f"Bearer {bench.customer_tokens[0]}"}
                 _record_count(bench, "gql", "O placeOrder", await count(body, customer))
 
@@ -330,12 +333,12 @@ async def _orders_against_raw(
     random_id = product if product[0] != product[1] else None
     body = {
         "query": queries.PLACE_ORDER,
-        "variables": {"id": "__RANDOM_ID__" if random_id else str(product[0])},
+        "variables": {"id": "__RANDOM_ID__" if random_id else queries.product_id(product[0])},
     }
     for round_number in range(1, bench.config.rounds + 1):
         async with running(spec, bench.config, log_name) as server:
             await bench.ensure_tokens(spec.url, customers=True)
-            probe = {"query": body["query"], "variables": {"id": str(product[0])}}
+            probe = {"query": body["query"], "variables": {"id": queries.product_id(product[0])}}
             answer = await bench.post(spec.url, probe, bench.customer_tokens[0])
             if answer["data"]["placeOrder"]["__typename"] != "PlaceOrderSuccess":
                 raise AssertionError(f"placeOrder answered {answer}")
@@ -346,6 +349,7 @@ async def _orders_against_raw(
                 expect="PlaceOrderSuccess",
                 tokens=bench.customer_tokens,
                 random_id=random_id,
+                random_id_type="Product",
                 companions=[bench.lock_sampler()],
             )
             bench.row(workload, "gql", "placeOrder", result, round=round_number, locks=locks)

@@ -47,7 +47,7 @@ class OrderStream:
 
     async def _order(self, token: str) -> None:
         product_id = random.randint(*self.products)
-        body = {"query": queries.PLACE_ORDER, "variables": {"id": str(product_id)}}
+        body = {"query": queries.PLACE_ORDER, "variables": {"id": queries.product_id(product_id)}}
         started = time.monotonic()
         try:
             response = await self._client.post(

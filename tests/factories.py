@@ -14,6 +14,7 @@ from gql.auth.sessions import AuthTools
 from gql.catalog import service
 from gql.catalog.models import Product
 from gql.core.db import Database, new_session
+from gql.graphql.ids import from_global_id, to_global_id
 
 PASSWORD = "correct horse battery"
 
@@ -99,3 +100,15 @@ async def customers(
             headers.append({"Authorization": f"Bearer {access.token}"})
         await session.commit()
     return headers
+
+
+def gid(type_name: str, key: int | str) -> str:
+    """The global id of a `type_name` object (base64 of "Type:key")."""
+    return str(to_global_id(type_name, key))
+
+
+def db_key(global_id: str) -> str:
+    """The database key in a global id."""
+    parsed = from_global_id(global_id)
+    assert parsed is not None, global_id
+    return parsed[1]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.core.db import Database
 from tests.conftest import LiveServer, execute
-from tests.factories import PASSWORD, make_product, signed_in
+from tests.factories import PASSWORD, gid, make_product, signed_in
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ADJUST = (
@@ -62,7 +62,7 @@ async def _run_example(
             if app.state.hub.subscribers:
                 break
             await asyncio.sleep(0.02)
-        assert (await execute(client, ADJUST, {"id": str(product.id)}, staff))["data"]
+        assert (await execute(client, ADJUST, {"id": gid("Product", product.id)}, staff))["data"]
         out, err = await asyncio.wait_for(process.communicate(), 30)
     finally:
         if process.returncode is None:

@@ -24,7 +24,7 @@ from gql.core.db import Database, new_session
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from gql.orders.models import Order, OrderLine
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 EXAMPLES_PER_ROLE = 300
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -153,7 +153,7 @@ async def _seed(session: AsyncSession, client: httpx.AsyncClient, db: Database) 
         json={
             "query": "mutation($id: ID!) { placeOrder(input: {lines: [{productId: $id, "
             "quantity: 2}]}) { __typename } }",
-            "variables": {"id": str(products[0].id)},
+            "variables": {"id": gid("Product", products[0].id)},
         },
         headers=customer,
     )

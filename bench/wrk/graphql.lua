@@ -2,10 +2,30 @@
 -- BENCH_BODY: file with the JSON body; BENCH_HEADERS: file of "Name: value" lines;
 -- BENCH_TOKENS: file of access tokens (one per line, used in turn); BENCH_EXPECT: a
 -- substring every good answer contains; BENCH_RANDOM_ID: "lo:hi", each request's body gets
--- a random integer in [lo, hi] in place of __RANDOM_ID__. A JSON summary is printed on a
+-- a random integer in [lo, hi] in place of __RANDOM_ID__ (with BENCH_RANDOM_ID_TYPE, the
+-- global id of that type and number: base64 of "Type:n"). A JSON summary is printed on a
 -- BENCH_JSON line.
 
 local threads = {}
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+local function base64(data)
+  local out = {}
+  for i = 1, #data, 3 do
+    local a, b, c = data:byte(i, i + 2)
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local quad = {}
+    for k = 4, 1, -1 do
+      quad[k] = B64:sub(n % 64 + 1, n % 64 + 1)
+      n = math.floor(n / 64)
+    end
+    if not b then quad[3] = "=" end
+    if not c then quad[4] = "=" end
+    table.insert(out, table.concat(quad))
+  end
+  return table.concat(out)
+end
 
 local function read(path)
   local f = assert(io.open(path, "rb"))
@@ -42,6 +62,11 @@ function init(args)
   if lo then
     lo, hi = tonumber(lo), tonumber(hi)
     math.randomseed(os.time())
+    local kind = os.getenv("BENCH_RANDOM_ID_TYPE") or ""
+    ids = {}
+    for n = lo, hi do
+      ids[n] = kind ~= "" and base64(kind .. ":" .. n) or tostring(n)
+    end
   end
   fixed = wrk.format("POST", wrk.path, headers, body)
 end
@@ -53,7 +78,7 @@ function request()
     nexttoken = nexttoken % #tokens + 1
   end
   local this = body
-  if lo then this = body:gsub("__RANDOM_ID__", tostring(math.random(lo, hi))) end
+  if lo then this = body:gsub("__RANDOM_ID__", ids[math.random(lo, hi)]) end
   return wrk.format("POST", wrk.path, headers, this)
 end
 

@@ -129,7 +129,7 @@ class AdminMutation:
         self, info: Info, input: SetRolePermissionsInput
     ) -> SetRolePermissionsResult:
         """The admin role always keeps every permission."""
-        role_id = require_id(input.role_id, field="roleId", kind="Role")
+        role_id = require_id(input.role_id, field="roleId", type_name="Role")
         async with info.context.transaction() as session:
             role = await roles.set_role_permissions(session, role_id, input.permissions)
         return RoleSuccess(role=Role.from_model(role))
@@ -138,8 +138,8 @@ class AdminMutation:
     @returns_user_errors
     async def assign_role(self, info: Info, input: UserRoleInput) -> AssignRoleResult:
         """Assigning a role the user holds changes nothing."""
-        user_id = require_id(input.user_id, field="userId", kind="User")
-        role_id = require_id(input.role_id, field="roleId", kind="Role")
+        user_id = require_id(input.user_id, field="userId", type_name="User")
+        role_id = require_id(input.role_id, field="roleId", type_name="Role")
         async with info.context.transaction() as session:
             user = await roles.assign_role(session, user_id, role_id)
         return UserSuccess(user=User.from_model(user))
@@ -148,8 +148,8 @@ class AdminMutation:
     @returns_user_errors
     async def remove_role(self, info: Info, input: UserRoleInput) -> RemoveRoleResult:
         """The last active admin cannot lose the admin role."""
-        user_id = require_id(input.user_id, field="userId", kind="User")
-        role_id = require_id(input.role_id, field="roleId", kind="Role")
+        user_id = require_id(input.user_id, field="userId", type_name="User")
+        role_id = require_id(input.role_id, field="roleId", type_name="Role")
         async with info.context.transaction() as session:
             user = await roles.remove_role(session, user_id, role_id)
         return UserSuccess(user=User.from_model(user))
@@ -161,7 +161,7 @@ class AdminMutation:
     @returns_user_errors
     async def set_user_active(self, info: Info, input: SetUserActiveInput) -> SetUserActiveResult:
         """The last active admin cannot be deactivated."""
-        user_id = require_id(input.user_id, field="userId", kind="User")
+        user_id = require_id(input.user_id, field="userId", type_name="User")
         async with info.context.transaction() as session:
             user = await roles.set_user_active(session, user_id, input.is_active)
         return UserSuccess(user=User.from_model(user))

@@ -12,6 +12,7 @@ from gql.auth.tokens import TokenExpired
 from gql.core.db import new_session
 from gql.core.errors import BadUserInput, Unauthenticated
 from gql.graphql.context import client_of
+from gql.graphql.ids import to_global_id
 
 router = APIRouter()
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token")
@@ -78,7 +79,7 @@ async def read_me(request: Request, token: Annotated[str, Depends(bearer)]) -> d
         except Unauthenticated as error:
             raise _unauthorized(error.message) from None
     user = viewer.user
-    return {"id": str(user.id), "email": user.email, "full_name": user.full_name}
+    return {"id": to_global_id("User", user.id), "email": user.email, "full_name": user.full_name}
 
 
 @router.get("/.well-known/jwks.json", tags=["auth"], summary="Public keys of our tokens")

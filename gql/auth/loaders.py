@@ -2,7 +2,7 @@
 
 from aiodataloader import DataLoader
 
-from gql.auth import models, roles
+from gql.auth import models, roles, sessions
 from gql.graphql.context import Context
 
 
@@ -24,6 +24,28 @@ def permissions_by_role_id(context: Context) -> DataLoader[int, list[models.Perm
         async with context.session() as session:
             grouped = await roles.permissions_of_roles(session, role_ids)
         return [grouped[role_id] for role_id in role_ids]
+
+    return DataLoader(load)
+
+
+def role_by_id(context: Context) -> DataLoader[int, models.Role | None]:
+    """Roles by id in one statement."""
+
+    async def load(role_ids: list[int]) -> list[models.Role | None]:
+        async with context.session() as session:
+            found = await roles.roles_by_ids(session, role_ids)
+        return [found.get(role_id) for role_id in role_ids]
+
+    return DataLoader(load)
+
+
+def session_by_id(context: Context) -> DataLoader[str, models.AuthSession | None]:
+    """Sessions by id in one statement."""
+
+    async def load(session_ids: list[str]) -> list[models.AuthSession | None]:
+        async with context.session() as session:
+            found = await sessions.sessions_by_ids(session, session_ids)
+        return [found.get(session_id) for session_id in session_ids]
 
     return DataLoader(load)
 

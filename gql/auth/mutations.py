@@ -12,6 +12,7 @@ from gql.auth.types import (
     InvalidCredentialsError,
 )
 from gql.graphql.context import Info
+from gql.graphql.ids import parse_key
 from gql.graphql.permissions import authenticated, public
 from gql.graphql.user_errors import (
     NotFoundError,
@@ -148,9 +149,10 @@ class AuthMutation:
     async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionResult:
         """Another user's session reads exactly like a missing one."""
         viewer = await info.context.require_viewer()
+        session_id = parse_key(id, "Session") or ""
         async with info.context.transaction() as session:
-            await sessions.revoke_session(session, info.context.auth, viewer, str(id))
-        if str(id) == viewer.session_id:
+            await sessions.revoke_session(session, info.context.auth, viewer, session_id)
+        if session_id == viewer.session_id:
             info.context.forget_viewer()
         return RevokeSessionSuccess(session_id=id)
 

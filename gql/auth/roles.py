@@ -77,6 +77,12 @@ async def users_by_ids(session: AsyncSession, user_ids: list[int]) -> dict[int, 
     return {user.id: user for user in rows}
 
 
+async def roles_by_ids(session: AsyncSession, role_ids: list[int]) -> dict[int, Role]:
+    """Roles by id, in one statement."""
+    rows = await session.scalars(select(Role).where(Role.id.in_(role_ids)))
+    return {role.id: role for role in rows}
+
+
 async def roles_of_users(session: AsyncSession, user_ids: list[int]) -> dict[int, list[Role]]:
     """The roles of each user, by name."""
     rows = await session.execute(
@@ -136,14 +142,14 @@ async def _known_permissions(session: AsyncSession, names: Iterable[str]) -> lis
 async def _role(session: AsyncSession, role_id: int, *, field: str = "roleId") -> Role:
     role = await session.get(Role, role_id)
     if role is None:
-        raise EntityNotFound(f"Role {role_id} does not exist.", field=field)
+        raise EntityNotFound("The role does not exist.", field=field)
     return role
 
 
 async def _user(session: AsyncSession, user_id: int) -> User:
     user = await session.get(User, user_id)
     if user is None:
-        raise EntityNotFound(f"User {user_id} does not exist.", field="userId")
+        raise EntityNotFound("The user does not exist.", field="userId")
     return user
 
 
@@ -251,7 +257,7 @@ async def remove_role(session: AsyncSession, user_id: int, role_id: int) -> User
     user = await _user(session, user_id)
     role = await _role(session, role_id)
     if not await _holds(session, user.id, role.id):
-        raise EntityNotFound(f"User {user_id} does not hold role {role.name!r}.", field="roleId")
+        raise EntityNotFound(f"The user does not hold role {role.name!r}.", field="roleId")
     if (
         admin_role is not None
         and role.id == admin_role.id

@@ -8,10 +8,18 @@ import strawberry
 
 from gql.auth import models
 from gql.auth.errors import EmailTaken, InvalidCredentials
-from gql.auth.loaders import permissions_by_role_id, roles_by_user_id
+from gql.auth.loaders import (
+    permissions_by_role_id,
+    role_by_id,
+    roles_by_user_id,
+    session_by_id,
+    user_by_id,
+)
 from gql.auth.roles import LastAdmin, RoleNameTaken, UnknownPermission
 from gql.auth.sessions import SignedIn
 from gql.graphql.context import Info
+from gql.graphql.ids import to_global_id
+from gql.graphql.node import Node, load_keys
 from gql.graphql.user_errors import UserError
 
 
@@ -27,7 +35,7 @@ class Permission:
 
 
 @strawberry.type(description="A named set of permissions given to users.")
-class Role:
+class Role(Node):
     id: strawberry.ID
     name: str
     description: str
@@ -37,11 +45,23 @@ class Role:
     def from_model(cls, role: models.Role) -> Self:
         """The GraphQL view of a role row."""
         return cls(
-            id=strawberry.ID(str(role.id)),
+            id=to_global_id("Role", role.id),
             db_id=role.id,
             name=role.name,
             description=role.description,
         )
+
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["Role | None"]:
+        """Any role with role:manage (as `roles`); otherwise the caller's own (as
+        `me.roles`)."""
+        viewer = await info.context.require_viewer()
+        rows = await load_keys(info.context.loader(role_by_id), keys)
+        if "role:manage" not in viewer.permissions:
+            held = await info.context.loader(roles_by_user_id).load(viewer.user.id)
+            own = {role.id for role in held}
+            rows = [row if row is not None and row.id in own else None for row in rows]
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="The permissions this role grants, by name.")
     async def permissions(self, info: Info) -> list[Permission]:
@@ -51,7 +71,7 @@ class Role:
 
 
 @strawberry.type(description="An account.")
-class User:
+class User(Node):
     id: strawberry.ID
     email: str
     full_name: str
@@ -63,13 +83,22 @@ class User:
     def from_model(cls, user: models.User) -> Self:
         """The GraphQL view of a user row."""
         return cls(
-            id=strawberry.ID(str(user.id)),
+            id=to_global_id("User", user.id),
             db_id=user.id,
             email=user.email,
             full_name=user.full_name,
             is_active=user.is_active,
             created_at=user.created_at,
         )
+
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["User | None"]:
+        """Anyone with user:manage (as `users`); otherwise only the caller (as `me`)."""
+        viewer = await info.context.require_viewer()
+        rows = await load_keys(info.context.loader(user_by_id), keys)
+        if "user:manage" not in viewer.permissions:
+            rows = [row if row is not None and row.id == viewer.user.id else None for row in rows]
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="The user's roles, by name.")
     async def roles(self, info: Info) -> list[Role]:
@@ -88,7 +117,7 @@ class User:
 
 
 @strawberry.type(description="A login: where and when it started and was last refreshed.")
-class Session:
+class Session(Node):
     id: strawberry.ID
     created_at: datetime
     last_used_at: datetime = strawberry.field(description="When its token was last refreshed.")
@@ -100,13 +129,29 @@ class Session:
     def from_model(cls, session: models.AuthSession, *, current_id: str) -> Self:
         """The GraphQL view of a session row."""
         return cls(
-            id=strawberry.ID(session.id),
+            id=to_global_id("Session", session.id),
             created_at=session.created_at,
             last_used_at=session.last_used_at,
             expires_at=session.expires_at,
             user_agent=session.user_agent,
             current=session.id == current_id,
         )
+
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["Session | None"]:
+        """Only the caller's sessions that still stand (as `mySessions`)."""
+        viewer = await info.context.require_viewer()
+        rows = await info.context.loader(session_by_id).load_many(keys)
+        now = info.context.auth.clock()
+        return [
+            cls.from_model(row, current_id=viewer.session_id)
+            if row is not None
+            and row.user_id == viewer.user.id
+            and row.revoked_at is None
+            and row.expires_at > now
+            else None
+            for row in rows
+        ]
 
 
 @strawberry.type(description="A fresh token pair. Send the access token as `Bearer`.")

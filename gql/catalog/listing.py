@@ -173,6 +173,12 @@ async def products_by_ids(session: AsyncSession, product_ids: list[int]) -> dict
     return {product.id: product for product in rows}
 
 
+async def images_by_ids(session: AsyncSession, image_ids: list[int]) -> dict[int, ImageRow]:
+    """Images by id, in one statement."""
+    rows = await session.execute(select(*IMAGE_COLUMNS).where(ProductImage.id.in_(image_ids)))
+    return {row.id: ImageRow._make(row) for row in rows}
+
+
 async def images_of_products(
     session: AsyncSession, product_ids: Iterable[int]
 ) -> dict[int, list[ImageRow]]:

@@ -17,6 +17,17 @@ def images_by_product_id(context: Context) -> DataLoader[int, list[listing.Image
     return DataLoader(load)
 
 
+def image_by_id(context: Context) -> DataLoader[int, listing.ImageRow | None]:
+    """Images by id in one statement."""
+
+    async def load(image_ids: list[int]) -> list[listing.ImageRow | None]:
+        async with context.session() as session:
+            found = await listing.images_by_ids(session, image_ids)
+        return [found.get(image_id) for image_id in image_ids]
+
+    return DataLoader(load)
+
+
 def product_by_id(context: Context) -> DataLoader[int, models.Product | None]:
     """Products by id in one statement."""
 

@@ -8,7 +8,7 @@ import strawberry
 from gql.catalog import listing, service
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
 from gql.graphql.context import Info
-from gql.graphql.ids import require_id
+from gql.graphql.ids import require_id, to_global_id
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import NotFoundError, ValidationError, returns_user_errors
 
@@ -136,7 +136,7 @@ class CatalogMutation:
             for field in ("sku", "name", "description", "price")
             if getattr(input, field) is not strawberry.UNSET
         }
-        product_id = require_id(input.id, field="id", kind="Product")
+        product_id = require_id(input.id, field="id", type_name="Product")
         async with info.context.transaction() as session:
             product = await service.update_product(session, product_id, changes)
         return UpdateProductSuccess(product=Product.from_model(product))
@@ -145,10 +145,10 @@ class CatalogMutation:
     @returns_user_errors
     async def delete_product(self, info: Info, id: strawberry.ID) -> DeleteProductResult:
         """NotFoundError for an unknown id."""
-        product_id = require_id(id, field="id", kind="Product")
+        product_id = require_id(id, field="id", type_name="Product")
         async with info.context.transaction() as session:
             await service.delete_product(session, product_id)
-        return DeleteProductSuccess(deleted_id=strawberry.ID(str(product_id)))
+        return DeleteProductSuccess(deleted_id=to_global_id("Product", product_id))
 
     @strawberry.mutation(description="Attach an image to a product.", extensions=requires(WRITE))
     @returns_user_errors
@@ -156,7 +156,7 @@ class CatalogMutation:
         self, info: Info, input: AddProductImageInput
     ) -> AddProductImageResult:
         """Later images move one place along when `position` is given."""
-        product_id = require_id(input.product_id, field="productId", kind="Product")
+        product_id = require_id(input.product_id, field="productId", type_name="Product")
         async with info.context.transaction() as session:
             image = await service.add_product_image(
                 session,
@@ -177,13 +177,13 @@ class CatalogMutation:
     @returns_user_errors
     async def remove_product_image(self, info: Info, id: strawberry.ID) -> RemoveProductImageResult:
         """The remaining images close the gap."""
-        image_id = require_id(id, field="id", kind="Image")
+        image_id = require_id(id, field="id", type_name="ProductImage")
         async with info.context.transaction() as session:
             product_id = await service.remove_product_image(session, image_id)
             product = await listing.get_product(session, product_id)
         assert product is not None
         return RemoveProductImageSuccess(
-            removed_id=strawberry.ID(str(image_id)), product=Product.from_model(product)
+            removed_id=to_global_id("ProductImage", image_id), product=Product.from_model(product)
         )
 
     @strawberry.mutation(
@@ -194,8 +194,10 @@ class CatalogMutation:
         self, info: Info, input: ReorderProductImagesInput
     ) -> ReorderProductImagesResult:
         """`imageIds` must name every image of the product exactly once."""
-        product_id = require_id(input.product_id, field="productId", kind="Product")
-        image_ids = [require_id(i, field="imageIds", kind="Image") for i in input.image_ids]
+        product_id = require_id(input.product_id, field="productId", type_name="Product")
+        image_ids = [
+            require_id(i, field="imageIds", type_name="ProductImage") for i in input.image_ids
+        ]
         async with info.context.transaction() as session:
             await service.reorder_product_images(session, product_id, image_ids)
             product = await listing.get_product(session, product_id)

@@ -30,8 +30,8 @@ class ProductFilterInput:
 class CatalogQuery:
     @strawberry.field(description="One product by id, or null.", metadata=public())
     async def product(self, info: Info, id: strawberry.ID) -> Product | None:
-        """Null for an unknown or malformed id."""
-        product_id = parse_id(id)
+        """Null for an unknown or malformed id, or the id of another type."""
+        product_id = parse_id(id, "Product")
         if product_id is None:
             return None
         async with info.context.session() as session:

@@ -34,7 +34,7 @@ async def _require_product(
         statement = statement.with_for_update()
     product = (await session.scalars(statement)).one_or_none()
     if product is None:
-        raise EntityNotFound(f"Product {product_id} does not exist.", field=field)
+        raise EntityNotFound("The product does not exist.", field=field)
     return product
 
 
@@ -119,9 +119,7 @@ async def delete_product(session: AsyncSession, product_id: int) -> None:
         async with session.begin_nested():
             await session.execute(delete(Product).where(Product.id == product.id))
     except IntegrityError:
-        raise ProductInUse(
-            f"Product {product_id} is on orders and cannot be deleted.", field="id"
-        ) from None
+        raise ProductInUse("The product is on orders and cannot be deleted.", field="id") from None
     session.expunge(product)
 
 
@@ -179,7 +177,7 @@ async def remove_product_image(session: AsyncSession, image_id: int) -> int:
         select(ProductImage.product_id).where(ProductImage.id == image_id)
     )
     if product_id is None:
-        raise EntityNotFound(f"Image {image_id} does not exist.", field="id")
+        raise EntityNotFound("The image does not exist.", field="id")
     await _require_product(session, product_id, lock=True)
     await session.execute(delete(ProductImage).where(ProductImage.id == image_id))
     await _renumber(session, await _image_ids(session, product_id))

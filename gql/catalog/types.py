@@ -11,9 +11,11 @@ from gql.cache.dependencies import note_product
 from gql.catalog import models
 from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.listing import ImageRow, ProductOrder, ProductRow
-from gql.catalog.loaders import images_by_product_id
+from gql.catalog.loaders import image_by_id, images_by_product_id, product_by_id
 from gql.graphql.context import Info
 from gql.graphql.execution.executor import PRELOADED
+from gql.graphql.ids import to_global_id
+from gql.graphql.node import Node, load_keys
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import UserError
 
@@ -23,7 +25,7 @@ ProductOrderBy = strawberry.enum(
 
 
 @strawberry.type(description="An image of a product.")
-class ProductImage:
+class ProductImage(Node):
     id: strawberry.ID
     url: str
     alt_text: str
@@ -33,15 +35,21 @@ class ProductImage:
     def from_model(cls, image: "models.ProductImage | ImageRow") -> Self:
         """The GraphQL view of an image (entity or row)."""
         return cls(
-            id=strawberry.ID(str(image.id)),
+            id=to_global_id("ProductImage", image.id),
             url=image.url,
             alt_text=image.alt_text,
             position=image.position,
         )
 
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["ProductImage | None"]:
+        """Public, like the products that show them."""
+        rows = await load_keys(info.context.loader(image_by_id), keys)
+        return [cls.from_model(row) if row is not None else None for row in rows]
+
 
 @strawberry.type(description="A product of the catalog.")
-class Product:
+class Product(Node):
     id: strawberry.ID
     sku: str
     name: str
@@ -68,7 +76,7 @@ class Product:
             preloaded_images=(
                 [ProductImage.from_model(row) for row in images] if images is not None else None
             ),
-            id=strawberry.ID(str(product.id)),
+            id=to_global_id("Product", product.id),
             db_id=product.id,
             sku=product.sku,
             name=product.name,
@@ -79,6 +87,12 @@ class Product:
             created_at=product.created_at,
             updated_at=product.updated_at,
         )
+
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["Product | None"]:
+        """Public, like `product(id:)`; `stock` stays guarded by its field."""
+        rows = await load_keys(info.context.loader(product_by_id), keys)
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
     @strawberry.field(
         description="The product's images in display order.",

@@ -23,6 +23,7 @@ from gql.graphql.extensions import (
     is_unexpected,
     mask_in_place,
 )
+from gql.graphql.node import NodeQuery
 from gql.graphql.scalars import SCALAR_MAP
 from gql.inventory.mutations import InventoryMutation
 from gql.inventory.queries import InventoryQuery
@@ -33,7 +34,9 @@ from gql.orders.queries import OrderQuery
 logger = logging.getLogger("gql.errors")
 SUGGESTION = " Did you mean "
 
-Query = merge_types("Query", (AuthQuery, AdminQuery, CatalogQuery, InventoryQuery, OrderQuery))
+Query = merge_types(
+    "Query", (NodeQuery, AuthQuery, AdminQuery, CatalogQuery, InventoryQuery, OrderQuery)
+)
 Mutation = merge_types(
     "Mutation", (AuthMutation, AdminMutation, CatalogMutation, InventoryMutation, OrderMutation)
 )

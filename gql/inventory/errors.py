@@ -1,5 +1,6 @@
 """Expected failures of inventory operations."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from gql.core.errors import DomainError
@@ -20,13 +21,15 @@ class InsufficientStock(DomainError):
     code = "INSUFFICIENT_STOCK"
 
     def __init__(self, shortages: list[Shortage], field: str | None = None) -> None:
-        listed = ", ".join(
-            f"product {s.product_id}: {s.requested} requested, {s.available} available"
-            for s in shortages
-        )
-        super().__init__(f"Not enough stock ({listed}).", field=field)
         self.shortages = shortages
-        # For callers who may not see stock levels: only what they asked for.
-        self.message_without_levels = "Not enough stock ({}).".format(
-            ", ".join(f"product {s.product_id}: {s.requested} requested" for s in shortages)
+        super().__init__(self.describe(levels=True), field=field)
+
+    def describe(self, *, levels: bool, name: Callable[[int], str] = str) -> str:
+        """The message, with each product named by `name`, and its stock level only when
+        `levels` (for callers who may not see them: only what they asked for)."""
+        listed = ", ".join(
+            f"product {name(s.product_id)}: {s.requested} requested"
+            + (f", {s.available} available" if levels else "")
+            for s in self.shortages
         )
+        return f"Not enough stock ({listed})."

@@ -55,6 +55,6 @@ class InventoryMutation:
         async def work(session: AsyncSession) -> models.StockMovement:
             return await service.adjust_stock(session, product, delta, reason, actor_id=actor_id)
 
-        product = require_id(product_id, field="productId", kind="Product")
+        product = require_id(product_id, field="productId", type_name="Product")
         movement = await run_transaction(info.context, work)
         return AdjustStockSuccess(movement=StockMovement.from_model(movement))

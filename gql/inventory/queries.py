@@ -24,7 +24,7 @@ class InventoryQuery:
         after: str | None = None,
     ) -> Connection[StockMovement]:
         """An unknown product has an empty ledger."""
-        product = parse_id(product_id) if product_id is not None else None
+        product = parse_id(product_id, "Product") if product_id is not None else None
         if product_id is not None and product is None:
             product = -1  # a malformed id names no product: an empty page, not an error
         async with info.context.session() as session:

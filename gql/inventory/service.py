@@ -90,7 +90,7 @@ async def adjust_stock(
         )
     product = (await locks.lock_products(session, [product_id])).get(product_id)
     if product is None:
-        raise EntityNotFound(f"Product {product_id} does not exist.", field="productId")
+        raise EntityNotFound("The product does not exist.", field="productId")
     changed = (
         await locks.take_units(session, product_id, -delta)
         if delta < 0
@@ -119,6 +119,14 @@ async def record_initial_stock(
             MovementReason.RESTOCK,
             actor_id=actor_id,
         )
+
+
+async def movements_by_ids(
+    session: AsyncSession, movement_ids: list[int]
+) -> dict[int, StockMovement]:
+    """Ledger rows by id, in one statement."""
+    rows = await session.scalars(select(StockMovement).where(StockMovement.id.in_(movement_ids)))
+    return {row.id: row for row in rows}
 
 
 async def list_movements(

@@ -50,7 +50,7 @@ class SlowConsumer(RequestError):
 def _product_filter(product_ids: list[strawberry.ID] | None) -> frozenset[int] | None:
     if product_ids is None:
         return None
-    parsed = {parse_id(product_id) for product_id in product_ids}
+    parsed = {parse_id(product_id, "Product") for product_id in product_ids}
     # A malformed id names no product: it filters nothing in, like an unknown one.
     return frozenset(p for p in parsed if p is not None)
 
@@ -64,7 +64,7 @@ async def _cursor(after: strawberry.ID | None, hub: StockEventHub) -> Position |
     if text == "0":
         return START
     position = Position.from_cursor(text)
-    movement_id = parse_id(text) if position is None else None
+    movement_id = parse_id(text, "StockMovement", "StockEvent") if position is None else None
     if movement_id is not None:
         position = await hub.position_of(movement_id)
     if position is None:

@@ -7,13 +7,16 @@ import strawberry
 
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
-from gql.core.errors import DomainError
+from gql.core.errors import DomainError, Forbidden
 from gql.graphql.context import Info
+from gql.graphql.ids import to_global_id
+from gql.graphql.node import Node, load_keys
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import UserError
 from gql.inventory import models
 from gql.inventory.errors import InsufficientStock
 from gql.inventory.events import StockEventData
+from gql.inventory.loaders import movement_by_id
 from gql.orders.loaders import order_by_id
 from gql.orders.types import Order
 
@@ -24,6 +27,10 @@ StockMovementReason = strawberry.enum(
 
 STOCK_LEVELS = "inventory:read"
 HIDDEN = "null unless the caller holds inventory:read (stock levels are not public)"
+
+
+def _product_id(product_id: int) -> strawberry.ID:
+    return to_global_id("Product", product_id)
 
 
 @strawberry.type(description="A product short of what was asked.")
@@ -56,13 +63,13 @@ class InsufficientStockError(UserError):
         first = error.shortages[0]
         return cls(
             code=error.code,
-            message=error.message if reveal else error.message_without_levels,
+            message=error.describe(levels=reveal, name=_product_id),
             field=error.field,
             requested=first.requested,
             available=first.available if reveal else None,
             shortages=[
                 StockShortage(
-                    product_id=strawberry.ID(str(s.product_id)),
+                    product_id=_product_id(s.product_id),
                     requested=s.requested,
                     available=s.available if reveal else None,
                 )
@@ -88,7 +95,7 @@ class StockChange:
     def from_model(cls, movement: models.StockMovement) -> Self:
         """The GraphQL view of a ledger row."""
         return cls(
-            id=strawberry.ID(str(movement.id)),
+            id=to_global_id("StockMovement", movement.id),
             delta=movement.delta,
             quantity_after=movement.quantity_after,
             reason=models.MovementReason(movement.reason),
@@ -117,8 +124,14 @@ class StockChange:
 
 
 @strawberry.type(description="A row of the stock ledger.")
-class StockMovement(StockChange):
-    pass
+class StockMovement(StockChange, Node):
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["StockMovement | None"]:
+        """Only with inventory:read, as `stockMovements`."""
+        if STOCK_LEVELS not in (await info.context.require_viewer()).permissions:
+            raise Forbidden(f"The `{STOCK_LEVELS}` permission is required.")
+        rows = await load_keys(info.context.loader(movement_by_id), keys)
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
 
 @strawberry.type(description="A committed stock movement, delivered live (see stockChanged).")
@@ -135,7 +148,7 @@ class StockEvent(StockChange):
         product = Product.from_model(event.product)
         product.stock = event.movement.quantity_after
         return cls(
-            id=strawberry.ID(str(event.movement.id)),
+            id=to_global_id("StockEvent", event.movement.id),
             cursor=strawberry.ID(event.position.cursor()),
             delta=event.movement.delta,
             quantity_after=event.movement.quantity_after,

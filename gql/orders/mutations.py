@@ -81,7 +81,7 @@ class OrderMutation:
         max_quantity = context.settings.order_line_max_quantity
         lines = [
             service.LineRequest(
-                require_id(line.product_id, field=f"lines[{n}].productId", kind="Product"),
+                require_id(line.product_id, field=f"lines[{n}].productId", type_name="Product"),
                 line.quantity,
             )
             for n, line in enumerate(input.lines)
@@ -110,7 +110,7 @@ class OrderMutation:
         # Read now: a retried attempt follows a rollback, which expires the loaded user.
         actor_id = (await info.context.require_viewer()).user.id
         permissions = await info.context.permissions()
-        order_id = require_id(id, field="id", kind="Order")
+        order_id = require_id(id, field="id", type_name="Order")
 
         async def work(session: AsyncSession) -> OrderModel:
             order, _ = await service.cancel_order(

@@ -7,9 +7,7 @@ from gql.graphql.context import Info
 from gql.graphql.ids import parse_id
 from gql.graphql.permissions import authenticated
 from gql.orders import service
-from gql.orders.types import Order
-
-READ_ALL = "order:read_all"
+from gql.orders.types import READ_ALL, Order
 
 
 @strawberry.type
@@ -22,7 +20,7 @@ class OrderQuery:
         """Null when missing or not visible to the caller."""
         viewer = await info.context.require_viewer()
         may_read_all = READ_ALL in await info.context.permissions()
-        order_id = parse_id(id)
+        order_id = parse_id(id, "Order")
         if order_id is None:
             return None
         async with info.context.session() as session:

@@ -87,9 +87,7 @@ async def _take_every_line(
     products = await locks.lock_products(session, wanted)
     for index, line in enumerate(lines):
         if line.product_id not in products:
-            raise EntityNotFound(
-                f"Product {line.product_id} does not exist.", field=f"lines[{index}].productId"
-            )
+            raise EntityNotFound("The product does not exist.", field=f"lines[{index}].productId")
     held = {line.product_id: line.quantity for line in taken}
     available = {
         product_id: products[product_id].stock + held.get(product_id, 0) for product_id in wanted
@@ -195,9 +193,9 @@ async def cancel_order(
     ).one_or_none()
     own = order is not None and order.customer_id == actor_id
     if order is None or not (may_manage or (own and may_cancel_own)):
-        raise EntityNotFound(f"Order {order_id} does not exist.", field="id")
+        raise EntityNotFound("The order does not exist.", field="id")
     if order.status != OrderStatus.PLACED:
-        raise OrderNotCancellable(f"Order {order_id} is {order.status.lower()}.", field="id")
+        raise OrderNotCancellable(f"The order is {order.status.lower()}.", field="id")
     lines = list(await session.scalars(select(OrderLine).where(OrderLine.order_id == order.id)))
     await locks.lock_products(session, [line.product_id for line in lines])
     changes = []

@@ -11,10 +11,14 @@ from gql.auth.types import User
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
 from gql.graphql.context import Info
+from gql.graphql.ids import to_global_id
+from gql.graphql.node import Node, load_keys
 from gql.graphql.user_errors import UserError
 from gql.orders import models
 from gql.orders.errors import OrderNotCancellable
-from gql.orders.loaders import lines_by_order_id
+from gql.orders.loaders import lines_by_order_id, order_by_id
+
+READ_ALL = "order:read_all"
 
 OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
 
@@ -45,7 +49,7 @@ class OrderLine:
 
 
 @strawberry.type(description="A customer's purchase.")
-class Order:
+class Order(Node):
     id: strawberry.ID
     status: models.OrderStatus
     total: Decimal
@@ -58,7 +62,7 @@ class Order:
     def from_model(cls, order: models.Order) -> Self:
         """The GraphQL view of an order row."""
         return cls(
-            id=strawberry.ID(str(order.id)),
+            id=to_global_id("Order", order.id),
             db_id=order.id,
             customer_db_id=order.customer_id,
             status=models.OrderStatus(order.status),
@@ -66,6 +70,19 @@ class Order:
             created_at=order.created_at,
             cancelled_at=order.cancelled_at,
         )
+
+    @classmethod
+    async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["Order | None"]:
+        """One's own orders, or any with order:read_all; another customer's order reads
+        exactly like a missing one (as `order(id:)`)."""
+        viewer = await info.context.require_viewer()
+        rows = await load_keys(info.context.loader(order_by_id), keys)
+        if READ_ALL not in viewer.permissions:
+            rows = [
+                row if row is not None and row.customer_id == viewer.user.id else None
+                for row in rows
+            ]
+        return [cls.from_model(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="The order's lines, by product id.")
     async def lines(self, info: Info) -> list[OrderLine]:

@@ -21,6 +21,7 @@ from tests.auth.helpers import (
     register,
 )
 from tests.conftest import execute
+from tests.factories import db_key
 
 
 async def _count(session: AsyncSession, model: Any) -> int:
@@ -106,7 +107,7 @@ async def test_login_starts_a_session_that_me_sees(
     current = [s for s in listed if s["current"]]
     assert len(current) == 1
     assert current[0]["userAgent"] == "pytest/1"
-    stored = await session.get(AuthSession, current[0]["id"])
+    stored = await session.get(AuthSession, db_key(current[0]["id"]))
     assert stored is not None
     assert stored.ip == "127.0.0.1"
 

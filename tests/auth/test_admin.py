@@ -12,7 +12,7 @@ from gql.catalog import service as catalog_service
 from gql.core.db import Database
 from tests.auth.helpers import CREATE_ROLE, SET_PERMISSIONS
 from tests.conftest import execute
-from tests.factories import signed_in
+from tests.factories import gid, signed_in
 
 USER_ERROR = "... on UserError { code message field }"
 ASSIGN = f"""
@@ -42,7 +42,7 @@ async def _ids(session: AsyncSession, email: str, role: str) -> dict[str, str]:
     user_id = await session.scalar(select(User.id).where(User.email == email))
     role_id = await session.scalar(select(Role.id).where(Role.name == role))
     await session.commit()
-    return {"userId": str(user_id), "roleId": str(role_id)}
+    return {"userId": gid("User", user_id), "roleId": gid("Role", role_id)}
 
 
 async def test_create_role_and_give_it(

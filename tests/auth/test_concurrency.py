@@ -16,7 +16,7 @@ from gql.core.db import Database, new_session
 from gql.main import create_app
 from tests.auth.helpers import LOGIN, PASSWORD, REFRESH, error_code, register
 from tests.conftest import FakeClock, LiveServer, make_settings
-from tests.factories import signed_in
+from tests.factories import gid, signed_in
 
 CONCURRENT = 20
 
@@ -158,7 +158,7 @@ async def test_the_same_role_assigned_concurrently_is_held_once(
     async with new_session(db, write=False) as session:
         user_id = await session.scalar(select(User.id).where(User.email == "ada@example.com"))
         role_id = await session.scalar(select(Role.id).where(Role.name == "staff"))
-    variables = {"input": {"userId": str(user_id), "roleId": str(role_id)}}
+    variables = {"input": {"userId": gid("User", user_id), "roleId": gid("Role", role_id)}}
 
     async def assign() -> httpx.Response:
         return await http.post(

@@ -12,7 +12,7 @@ from gql.auth.models import Role, User
 from gql.core.db import Database
 from gql.models import Base
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ async def _state(db: Database) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def _variables(case: Case, product_id: int) -> dict[str, Any]:
-    return {k: str(product_id) if v == "$P" else v for k, v in case.variables.items()}
+    return {k: gid("Product", product_id) if v == "$P" else v for k, v in case.variables.items()}
 
 
 @pytest.fixture
@@ -190,16 +190,16 @@ async def test_the_public_sees_in_stock_but_not_stock(
     client: httpx.AsyncClient, db: Database, product_id: int
 ) -> None:
     query = "query($id: ID!) { product(id: $id) { name inStock stock } }"
-    body = await execute(client, query, {"id": str(product_id)})
+    body = await execute(client, query, {"id": gid("Product", product_id)})
     assert body["data"]["product"] == {"name": "Product GUARDED", "inStock": True, "stock": None}
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert body["errors"][0]["path"] == ["product", "stock"]
     customer = await signed_in(client, db, "c@example.com", "customer")
-    forbidden = await execute(client, query, {"id": str(product_id)}, customer)
+    forbidden = await execute(client, query, {"id": gid("Product", product_id)}, customer)
     assert forbidden["data"]["product"]["inStock"] is True
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     staff = await signed_in(client, db, "s@example.com", "staff")
-    allowed = await execute(client, query, {"id": str(product_id)}, staff)
+    allowed = await execute(client, query, {"id": gid("Product", product_id)}, staff)
     assert allowed == {
         "data": {"product": {"name": "Product GUARDED", "inStock": True, "stock": 5}}
     }
@@ -221,7 +221,7 @@ async def test_a_removed_role_is_forbidden_on_the_next_request(
     removed = await execute(
         client,
         "mutation($u: ID!, $r: ID!) { removeRole(input: {userId: $u, roleId: $r}) { __typename } }",
-        {"u": str(user_id), "r": str(staff_role)},
+        {"u": gid("User", user_id), "r": gid("Role", staff_role)},
         admin,
     )
     assert removed["data"]["removeRole"]["__typename"] == "UserSuccess"

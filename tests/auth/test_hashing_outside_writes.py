@@ -32,7 +32,7 @@ from tests.auth.helpers import (
 )
 from tests.auth.test_admin import SET_ACTIVE
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 # Not a timing: only a write stuck behind a held hash ever comes near it.
 DEADLOCK_GUARD = 30.0
@@ -115,7 +115,8 @@ async def test_signups_and_failed_logins_leave_other_writes_alone(
             await asyncio.wait_for(all_at_their_hash(), DEADLOCK_GUARD)
             adjusted = [
                 await asyncio.wait_for(
-                    execute(client, ADJUST, {"id": str(product.id)}, staff), DEADLOCK_GUARD
+                    execute(client, ADJUST, {"id": gid("Product", product.id)}, staff),
+                    DEADLOCK_GUARD,
                 )
                 for _ in range(5)
             ]
@@ -181,7 +182,10 @@ async def test_deactivation_ends_sessions_for_good(
     # when: deactivated, then activated again
     for active in (False, True):
         body = await execute(
-            client, SET_ACTIVE, {"input": {"userId": str(user_id), "isActive": active}}, admin
+            client,
+            SET_ACTIVE,
+            {"input": {"userId": gid("User", user_id), "isActive": active}},
+            admin,
         )
         assert body["data"]["setUserActive"]["__typename"] == "UserSuccess", body
     # then: neither token of the old session works

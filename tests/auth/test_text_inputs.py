@@ -22,7 +22,7 @@ from tests.auth.helpers import (
     error_code,
     register,
 )
-from tests.factories import signed_in
+from tests.factories import gid, signed_in
 from tests.hostile import HOSTILE, LINE_BREAKS, execute_escaped
 
 CHARACTERS = {**HOSTILE, **LINE_BREAKS}
@@ -212,7 +212,7 @@ async def test_set_role_permissions_refuses_control_characters(
     body = await execute_escaped(
         client,
         SET_PERMISSIONS,
-        {"input": {"roleId": str(staff_id), "permissions": permissions}},
+        {"input": {"roleId": gid("Role", staff_id), "permissions": permissions}},
         headers=admin,
     )
     # then

@@ -17,7 +17,7 @@ from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
 from gql.main import create_app
 from tests.conftest import StatementCounter, execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 PRODUCTS = "{ products(first: 10) { edges { node { id name price inStock images { url } } } } }"
 WITH_STOCK = "query Stock { products(first: 10) { edges { node { sku stock } } } }"
@@ -79,7 +79,10 @@ async def test_every_read_after_a_committed_change_sees_it(
     for round_ in range(5):
         # when: a change through the API returns
         changed = await execute(
-            client, UPDATE, {"input": {"id": str(product.id), "name": f"New {round_}"}}, staff
+            client,
+            UPDATE,
+            {"input": {"id": gid("Product", product.id), "name": f"New {round_}"}},
+            staff,
         )
         assert changed["data"]["updateProduct"]["__typename"] == "UpdateProductSuccess"
         # then: the next read has it
@@ -174,7 +177,7 @@ async def test_reads_racing_a_writer_never_go_back_in_time(
         for cents in range(2, 30):
             price = f"{cents}.00"
             answer = await execute(
-                client, UPDATE, {"input": {"id": str(product.id), "price": price}}, staff
+                client, UPDATE, {"input": {"id": gid("Product", product.id), "price": price}}, staff
             )
             assert answer["data"]["updateProduct"]["__typename"] == "UpdateProductSuccess"
             node = (await execute(client, PRODUCTS))["data"]["products"]["edges"][0]["node"]

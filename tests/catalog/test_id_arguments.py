@@ -11,7 +11,7 @@ from gql.catalog.models import Product, ProductImage
 from gql.core.db import Database
 from gql.graphql.ids import parse_id
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 USER_ERROR = "... on UserError { code message field }"
 PRODUCT = "query Product($id: ID!) { product(id: $id) { id } }"
@@ -60,10 +60,14 @@ async def _snapshot(session: AsyncSession) -> list[tuple[Any, ...]]:
 
 
 def test_parse_id_accepts_exactly_the_positive_int4_range() -> None:
-    assert parse_id("1") == 1
-    assert parse_id(str(INT4_MAX)) == INT4_MAX
-    assert parse_id(str(INT4_MAX + 1)) is None
-    assert parse_id("9" * 40) is None
+    assert parse_id(gid("Product", 1), "Product") == 1
+    assert parse_id(gid("Product", INT4_MAX), "Product") == INT4_MAX
+    assert parse_id(gid("Product", INT4_MAX + 1), "Product") is None
+    assert parse_id(gid("Product", "9" * 40), "Product") is None
+    # only ids of the types asked for, and only global ids
+    assert parse_id(gid("Order", 1), "Product") is None
+    assert parse_id(gid("Order", 1), "Product", "Order") == 1
+    assert parse_id("1", "Product") is None
 
 
 @pytest.mark.parametrize("product_id", BEYOND_INT4)
@@ -71,7 +75,7 @@ async def test_product_beyond_int4_reads_as_null(
     client: httpx.AsyncClient, db: Database, product_id: str
 ) -> None:
     # when
-    body = await execute(client, PRODUCT, {"id": product_id})
+    body = await execute(client, PRODUCT, {"id": gid("Product", product_id)})
     # then: like an unknown id, on both backends
     assert body == {"data": {"product": None}}
 
@@ -83,25 +87,26 @@ async def test_mutations_with_ids_beyond_int4_are_not_found_and_change_nothing(
     # given
     product = await make_product(session, "KEEP", images=2)
     image_ids = [
-        str(i)
+        gid("ProductImage", i)
         for i in await session.scalars(
             select(ProductImage.id).where(ProductImage.product_id == product.id)
         )
     ]
     before = await _snapshot(session)
+    big_product, big_image = gid("Product", big_id), gid("ProductImage", big_id)
     calls = [
-        (UPDATE, {"input": {"id": big_id, "name": "X"}}, "updateProduct", "id"),
-        (DELETE, {"id": big_id}, "deleteProduct", "id"),
+        (UPDATE, {"input": {"id": big_product, "name": "X"}}, "updateProduct", "id"),
+        (DELETE, {"id": big_product}, "deleteProduct", "id"),
         (
             ADD_IMAGE,
-            {"input": {"productId": big_id, "url": "https://img.test/x.png"}},
+            {"input": {"productId": big_product, "url": "https://img.test/x.png"}},
             "addProductImage",
             "productId",
         ),
-        (REMOVE_IMAGE, {"id": big_id}, "removeProductImage", "id"),
+        (REMOVE_IMAGE, {"id": big_image}, "removeProductImage", "id"),
         (
             REORDER,
-            {"input": {"productId": big_id, "imageIds": image_ids}},
+            {"input": {"productId": big_product, "imageIds": image_ids}},
             "reorderProductImages",
             "productId",
         ),
@@ -120,14 +125,17 @@ async def test_mutations_with_ids_beyond_int4_are_not_found_and_change_nothing(
     assert await _snapshot(session) == before
 
 
-@pytest.mark.parametrize("product_id", ["424242", "nope", "-1", "0", "1.5", ""])
+@pytest.mark.parametrize(
+    "product_id",
+    ["1", "nope", "-1", "0", "1.5", "", gid("Product", 424242), gid("Product", 0), gid("Order", 1)],
+)
 async def test_reorder_images_of_an_unknown_or_malformed_product_changes_nothing(
     client: httpx.AsyncClient, session: AsyncSession, product_id: str
 ) -> None:
     # given
     product = await make_product(session, "IMG", images=2)
     image_ids = [
-        str(i)
+        gid("ProductImage", i)
         for i in await session.scalars(
             select(ProductImage.id)
             .where(ProductImage.product_id == product.id)

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.catalog.models import Product, ProductImage
 from gql.core.db import Database
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import db_key, gid, make_product, signed_in
 
 USER_ERROR = "... on UserError { code message field }"
 
@@ -123,7 +123,7 @@ async def test_create_product(client: httpx.AsyncClient, session: AsyncSession) 
         "inStock": True,
         "images": [],
     }
-    stored = await session.get(Product, int(result["product"]["id"]))
+    stored = await session.get(Product, int(db_key(result["product"]["id"])))
     assert stored is not None
     assert stored.price == Decimal("12.50")
     assert stored.stock == 4
@@ -170,7 +170,9 @@ async def test_update_is_partial(client: httpx.AsyncClient, session: AsyncSessio
     # given
     product = await make_product(session, "OLD", name="Old name", price="5.00")
     # when
-    body = await execute(client, UPDATE, {"input": {"id": str(product.id), "price": "6.00"}})
+    body = await execute(
+        client, UPDATE, {"input": {"id": gid("Product", product.id), "price": "6.00"}}
+    )
     # then
     result = body["data"]["updateProduct"]
     assert result["__typename"] == "UpdateProductSuccess"
@@ -189,7 +191,14 @@ async def test_update_several_fields(client: httpx.AsyncClient, session: AsyncSe
     body = await execute(
         client,
         UPDATE,
-        {"input": {"id": str(product.id), "sku": "NEW", "name": " New ", "description": "D"}},
+        {
+            "input": {
+                "id": gid("Product", product.id),
+                "sku": "NEW",
+                "name": " New ",
+                "description": "D",
+            }
+        },
     )
     assert body["data"]["updateProduct"]["product"] | {"id": 0, "updatedAt": 0, "createdAt": 0} == {
         "id": 0,
@@ -223,7 +232,7 @@ async def test_update_rejections_change_nothing(
     product = await make_product(session, "MINE")
     await make_product(session, "TAKEN")
     before = await _snapshot(session)
-    body = await execute(client, UPDATE, {"input": {"id": str(product.id), **change}})
+    body = await execute(client, UPDATE, {"input": {"id": gid("Product", product.id), **change}})
     result = body["data"]["updateProduct"]
     assert (result["__typename"], result["field"]) == (typename, field)
     assert await _snapshot(session) == before
@@ -234,10 +243,10 @@ async def test_delete_product_removes_its_images(
 ) -> None:
     product = await make_product(session, "GONE", images=2)
     keep = await make_product(session, "KEEP", images=1)
-    body = await execute(client, DELETE, {"id": str(product.id)})
+    body = await execute(client, DELETE, {"id": gid("Product", product.id)})
     assert body["data"]["deleteProduct"] == {
         "__typename": "DeleteProductSuccess",
-        "deletedId": str(product.id),
+        "deletedId": gid("Product", product.id),
     }
     product_id, keep_id = product.id, keep.id
     session.expire_all()
@@ -258,7 +267,7 @@ async def test_add_image_last_and_at_a_position(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     product = await make_product(session, "IMG", images=2)
-    pid = str(product.id)
+    pid = gid("Product", product.id)
     last = await execute(
         client, ADD_IMAGE, {"input": {"productId": pid, "url": "https://img.test/last.png"}}
     )
@@ -309,7 +318,10 @@ async def test_add_image_rejections_change_nothing(
 ) -> None:
     product = await make_product(session, "IMG", images=1)
     before = await _snapshot(session)
-    image_input = {"productId": str(product.id), "url": "https://img.test/ok.png"} | change
+    image_input = {
+        "productId": gid("Product", product.id),
+        "url": "https://img.test/ok.png",
+    } | change
     body = await execute(client, ADD_IMAGE, {"input": image_input})
     result = body["data"]["addProductImage"]
     assert (result["__typename"], result["field"]) == (typename, field)
@@ -327,12 +339,12 @@ async def test_remove_image_closes_the_gap(
             .order_by(ProductImage.position)
         )
     )
-    body = await execute(client, REMOVE_IMAGE, {"id": str(ids[1])})
+    body = await execute(client, REMOVE_IMAGE, {"id": gid("ProductImage", ids[1])})
     result = body["data"]["removeProductImage"]
-    assert result["removedId"] == str(ids[1])
+    assert result["removedId"] == gid("ProductImage", ids[1])
     assert result["product"]["images"] == [
-        {"id": str(ids[0]), "position": 0},
-        {"id": str(ids[2]), "position": 1},
+        {"id": gid("ProductImage", ids[0]), "position": 0},
+        {"id": gid("ProductImage", ids[2]), "position": 1},
     ]
 
 
@@ -347,7 +359,7 @@ async def test_remove_unknown_image(client: httpx.AsyncClient, session: AsyncSes
 async def test_reorder_images(client: httpx.AsyncClient, session: AsyncSession) -> None:
     product = await make_product(session, "IMG", images=3)
     ids = [
-        str(i)
+        gid("ProductImage", i)
         for i in await session.scalars(
             select(ProductImage.id)
             .where(ProductImage.product_id == product.id)
@@ -356,7 +368,7 @@ async def test_reorder_images(client: httpx.AsyncClient, session: AsyncSession) 
     ]
     new_order = [ids[2], ids[0], ids[1]]
     body = await execute(
-        client, REORDER, {"input": {"productId": str(product.id), "imageIds": new_order}}
+        client, REORDER, {"input": {"productId": gid("Product", product.id), "imageIds": new_order}}
     )
     images = body["data"]["reorderProductImages"]["product"]["images"]
     assert images == [{"id": i, "position": n} for n, i in enumerate(new_order)]
@@ -368,20 +380,23 @@ async def test_reorder_must_name_each_image_once(
     product = await make_product(session, "IMG", images=3)
     other = await make_product(session, "OTHER", images=1)
     ids = [
-        str(i)
+        gid("ProductImage", i)
         for i in await session.scalars(
             select(ProductImage.id)
             .where(ProductImage.product_id == product.id)
             .order_by(ProductImage.position)
         )
     ]
-    foreign = str(
-        await session.scalar(select(ProductImage.id).where(ProductImage.product_id == other.id))
+    foreign = gid(
+        "ProductImage",
+        await session.scalar(select(ProductImage.id).where(ProductImage.product_id == other.id)),
     )
     before = await _snapshot(session)
     for image_ids in ([ids[0], ids[1]], [ids[0], ids[0], ids[1], ids[2]], [*ids[:2], foreign], []):
         body = await execute(
-            client, REORDER, {"input": {"productId": str(product.id), "imageIds": image_ids}}
+            client,
+            REORDER,
+            {"input": {"productId": gid("Product", product.id), "imageIds": image_ids}},
         )
         result = body["data"]["reorderProductImages"]
         assert (result["__typename"], result["field"]) == ("ValidationError", "imageIds")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tests.conftest import execute
-from tests.factories import make_product
+from tests.factories import db_key, gid, make_product
 
 PRODUCT = """
 query Product($id: ID!) {
@@ -27,12 +27,12 @@ query Products($first: Int, $after: String, $filter: ProductFilterInput, $orderB
 """
 
 ORDER_KEYS = {
-    "ID_ASC": (lambda n: int(n["id"]), False),
-    "ID_DESC": (lambda n: int(n["id"]), True),
-    "PRICE_ASC": (lambda n: (Decimal(n["price"]), int(n["id"])), False),
-    "PRICE_DESC": (lambda n: (Decimal(n["price"]), int(n["id"])), True),
-    "NAME_ASC": (lambda n: (n["name"], int(n["id"])), False),
-    "CREATED_AT_DESC": (lambda n: (n["createdAt"], int(n["id"])), True),
+    "ID_ASC": (lambda n: int(db_key(n["id"])), False),
+    "ID_DESC": (lambda n: int(db_key(n["id"])), True),
+    "PRICE_ASC": (lambda n: (Decimal(n["price"]), int(db_key(n["id"]))), False),
+    "PRICE_DESC": (lambda n: (Decimal(n["price"]), int(db_key(n["id"]))), True),
+    "NAME_ASC": (lambda n: (n["name"], int(db_key(n["id"]))), False),
+    "CREATED_AT_DESC": (lambda n: (n["createdAt"], int(db_key(n["id"]))), True),
 }
 
 
@@ -62,7 +62,7 @@ async def test_product_by_id_with_images_in_position_order(
     # given
     product = await make_product(session, "PEN-1", price="2.50", stock=0, images=3)
     # when
-    body = await execute(client, PRODUCT, {"id": str(product.id)})
+    body = await execute(client, PRODUCT, {"id": gid("Product", product.id)})
     # then
     node = body["data"]["product"]
     assert node["sku"] == "PEN-1"
@@ -215,7 +215,8 @@ async def test_sibling_root_fields_share_the_session_safely(
     # given: several root fields that resolve concurrently against one request session
     products = [await make_product(session, f"S{n}", images=2) for n in range(3)]
     fields = " ".join(
-        f'p{n}: product(id: "{p.id}") {{ name images {{ url }} }}' for n, p in enumerate(products)
+        f'p{n}: product(id: "{gid("Product", p.id)}") {{ name images {{ url }} }}'
+        for n, p in enumerate(products)
     )
     query = f"{{ {fields} list: products(first: 3) {{ totalCount edges {{ node {{ images {{ url }} }} }} }} }}"
     # when

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import Product, ProductImage
 from gql.core.db import Database
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.hostile import HOSTILE, LINE_BREAKS, execute_escaped
 
 USER_ERROR = "... on UserError { code message field }"
@@ -99,7 +99,7 @@ async def test_update_refuses_control_characters_and_changes_nothing(
     before = await _rows(session)
     # when
     body = await execute_escaped(
-        client, UPDATE, {"input": {"id": str(product.id), field: f"x{character}y"}}
+        client, UPDATE, {"input": {"id": gid("Product", product.id), field: f"x{character}y"}}
     )
     # then
     result = body["data"]["updateProduct"]
@@ -121,7 +121,7 @@ async def test_add_image_refuses_control_characters_and_changes_nothing(
     # given
     product = await make_product(session, "IMG", images=1)
     before = await _rows(session)
-    image = {"productId": str(product.id), "url": "https://img.test/ok.png"}
+    image = {"productId": gid("Product", product.id), "url": "https://img.test/ok.png"}
     # when
     body = await execute_escaped(
         client, ADD_IMAGE, {"input": image | {field: template.format(character)}}

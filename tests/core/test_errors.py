@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.catalog import listing
 from gql.core.db import Database
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 SECRET = "postgresql://admin:hunter2@db.internal/prod"
 
@@ -30,7 +30,8 @@ async def test_unexpected_exception_is_masked_and_logged(
     # when
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
         response = await client.post(
-            "/graphql", json={"query": f'{{ product(id: "{product.id}") {{ name }} }}'}
+            "/graphql",
+            json={"query": f'{{ product(id: "{gid("Product", product.id)}") {{ name }} }}'},
         )
     # then
     assert response.status_code == 200

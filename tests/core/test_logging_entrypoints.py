@@ -17,7 +17,7 @@ from tests.conftest import make_settings
 from tests.servers import ServerProcess, run_gql
 
 PRODUCTS = "query Products { products(first: 1) { totalCount } }"
-ONE = 'query One { product(id: "1") { name } }'
+ONE = 'query One { product(id: "UHJvZHVjdDox") { name } }'  # product 1
 
 
 def _json_lines(logged: str) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from gql.catalog import listing
 from gql.core.db import Database
 from gql.core.observability import configure_logging
 from tests.conftest import LiveServer, make_settings
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.ws import GraphQLWebSocket
 
 PRODUCTS = "query Products { products { totalCount } }"
@@ -70,7 +70,7 @@ async def test_an_unexpected_error_is_logged_with_its_request_id(
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
         response = await client.post(
             "/graphql",
-            json={"query": f'{{ product(id: "{product.id}") {{ name }} }}'},
+            json={"query": f'{{ product(id: "{gid("Product", product.id)}") {{ name }} }}'},
             headers={"x-request-id": "trace-boom"},
         )
     assert "disk on fire" not in response.text

@@ -18,7 +18,7 @@ from gql.graphql import compat
 from gql.graphql.context import Context
 from gql.graphql.schema import build_schema, schema
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.orders.helpers import PLACE, lines
 
 STOCK_SCHEMA = build_schema(compat.ExecutionContextBase)
@@ -54,9 +54,31 @@ CORPUS: dict[str, tuple[str, dict[str, Any]]] = {
         {"yes": True, "no": False},
     ),
     "one product, guarded stock": (
-        "query($id: ID!) { product(id: $id) { sku stock inStock images { position } } "
-        'missing: product(id: "999999") { sku } malformed: product(id: "x") { sku } }',
-        {"id": "1"},
+        "query($id: ID!, $missing: ID!) { product(id: $id) { sku stock inStock images "
+        "{ position } } missing: product(id: $missing) { sku } "
+        'malformed: product(id: "x") { sku } }',
+        {"id": gid("Product", 1), "missing": gid("Product", 999999)},
+    ),
+    "refetch through node": (
+        "query($p: ID!, $o: ID!, $m: ID!, $ids: [ID!]!) { "
+        "p: node(id: $p) { __typename id ... on Product { sku stock images { id } } } "
+        "o: node(id: $o) { id ... on Order { total customer { email } lines { quantity } } } "
+        "m: node(id: $m) { id ... on StockMovement { delta quantityAfter product { sku } } } "
+        "nodes(ids: $ids) { __typename id ... on Role { name } ... on User { email } } }",
+        {
+            "p": gid("Product", 2),
+            "o": gid("Order", 1),
+            "m": gid("StockMovement", 1),
+            "ids": [
+                gid("Product", 1),
+                gid("ProductImage", 1),
+                gid("Order", 1),
+                gid("User", 1),
+                gid("Role", 1),
+                gid("StockMovement", 2),
+                "junk",
+            ],
+        },
     ),
     "the caller": ("{ me { id email fullName isActive roles { name } permissions { name } } }", {}),
     "orders": (

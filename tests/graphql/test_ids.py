@@ -5,22 +5,24 @@ import pytest
 
 from gql.core.db import Database
 from tests.conftest import execute
-from tests.factories import signed_in
+from tests.factories import gid, signed_in
 
+BIG = 9999999999
+PRODUCT, ORDER_ID, USER = gid("Product", BIG), gid("Order", BIG), gid("User", BIG)
 USER_ERROR = "... on UserError { code field }"
-ORDER = 'query { order(id: "9999999999") { id } }'
-MOVEMENTS = 'query { stockMovements(productId: "9999999999") { totalCount } }'
+ORDER = f'query {{ order(id: "{ORDER_ID}") {{ id }} }}'
+MOVEMENTS = f'query {{ stockMovements(productId: "{PRODUCT}") {{ totalCount }} }}'
 ADJUST = f"""
-mutation {{ adjustStock(productId: "9999999999", delta: 1, reason: RESTOCK) {{
+mutation {{ adjustStock(productId: "{PRODUCT}", delta: 1, reason: RESTOCK) {{
   __typename {USER_ERROR} }} }}
 """
 PLACE = f"""
-mutation {{ placeOrder(input: {{lines: [{{productId: "9999999999", quantity: 1}}]}}) {{
+mutation {{ placeOrder(input: {{lines: [{{productId: "{PRODUCT}", quantity: 1}}]}}) {{
   __typename {USER_ERROR} }} }}
 """
-CANCEL = f'mutation {{ cancelOrder(id: "9999999999") {{ __typename {USER_ERROR} }} }}'
+CANCEL = f'mutation {{ cancelOrder(id: "{ORDER_ID}") {{ __typename {USER_ERROR} }} }}'
 ASSIGN = f"""
-mutation {{ assignRole(input: {{userId: "9999999999", roleId: "1"}}) {{
+mutation {{ assignRole(input: {{userId: "{USER}", roleId: "{gid("Role", 1)}"}}) {{
   __typename {USER_ERROR} }} }}
 """
 

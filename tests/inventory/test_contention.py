@@ -14,7 +14,7 @@ from gql.core.transactions import ATTEMPTS
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.orders.helpers import CANCEL, PLACE, lines
 
 pytestmark = pytest.mark.postgres_only
@@ -123,7 +123,7 @@ async def test_a_deadlocked_first_attempt_is_retried_and_succeeds(
     product = await make_product(session, "P", stock=3)
     await deadlocks.fail_first(1)
     # when
-    body = await execute(client, ADJUST, {"productId": str(product.id)}, staff)
+    body = await execute(client, ADJUST, {"productId": gid("Product", product.id)}, staff)
     # then
     assert body == {
         "data": {
@@ -148,7 +148,7 @@ async def test_deadlocks_beyond_the_bound_are_a_coded_error_and_change_nothing(
     # when
     response = await client.post(
         "/graphql",
-        json={"query": ADJUST, "variables": {"productId": str(product.id)}},
+        json={"query": ADJUST, "variables": {"productId": gid("Product", product.id)}},
         headers=staff | {"Accept": "application/graphql-response+json"},
     )
     # then: a field error of the execution (200, as GraphQL over HTTP says), coded, no SQL

@@ -20,7 +20,7 @@ from gql.inventory.service import adjust_stock
 from gql.realtime.hub import StockEventHub
 from gql.realtime.listener import LISTENER_NAME
 from tests.conftest import POSTGRES_ADMIN_URL, LiveServer
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.servers import wait_for_subscribers
 from tests.ws import GraphQLWebSocket
 
@@ -106,14 +106,14 @@ async def test_a_change_through_one_process_reaches_a_subscriber_of_another(
     staff = await signed_in(client, db, "staff@example.com", "staff")
     token = staff["Authorization"].removeprefix("Bearer ")
     async with GraphQLWebSocket(f"ws://127.0.0.1:{reader_port}/graphql", token) as ws:
-        await ws.subscribe("s", STOCK_CHANGED, {"ids": [str(product.id)]})
+        await ws.subscribe("s", STOCK_CHANGED, {"ids": [gid("Product", product.id)]})
         await wait_for_subscribers(f"http://127.0.0.1:{reader_port}", 1)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{writer_port}") as writer:
             for expected in (1, 2, 3):
                 # when
                 response = await writer.post(
                     "/graphql",
-                    json={"query": ADJUST, "variables": {"id": str(product.id)}},
+                    json={"query": ADJUST, "variables": {"id": gid("Product", product.id)}},
                     headers=staff,
                 )
                 assert response.json()["data"]["adjustStock"]["__typename"] == "AdjustStockSuccess"
@@ -155,7 +155,7 @@ async def test_the_listener_reconnects_and_catches_up(
     await other_hub.start()
     try:
         async with GraphQLWebSocket(live_server.ws_url, token) as ws:
-            await ws.subscribe("s", STOCK_CHANGED, {"ids": [str(product.id)]})
+            await ws.subscribe("s", STOCK_CHANGED, {"ids": [gid("Product", product.id)]})
             await live_server.wait_for_subscribers(1)
             await _adjust_elsewhere(other_process, product.id)
             assert [

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.core.db import Database
 from tests.conftest import LiveServer, execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 
 ADJUST = (
     "mutation($id: ID!) { adjustStock(productId: $id, delta: 2, reason: RESTOCK) { __typename } }"
@@ -47,7 +47,7 @@ async def test_the_graphql_ws_client_receives_stock_events(
         await live_server.wait_for_subscribers(1)
         # when
         for _ in range(3):
-            await execute(client, ADJUST, {"id": str(product.id)}, staff)
+            await execute(client, ADJUST, {"id": gid("Product", product.id)}, staff)
         # then
         lines = [
             json.loads(await asyncio.wait_for(process.stdout.readline(), 15)) for _ in range(3)

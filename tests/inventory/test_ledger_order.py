@@ -17,7 +17,7 @@ from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock
 from gql.realtime import hub as events
 from tests.conftest import LiveServer, execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.ws import GraphQLWebSocket
 
 STOCK_CHANGED = """
@@ -174,7 +174,7 @@ async def test_resuming_takes_a_cursor_or_a_movement_id_and_refuses_anything_els
         "{ __typename } }"
     )
     for _ in range(2):
-        body = await execute(client, adjust, {"id": str(product.id)}, staff)
+        body = await execute(client, adjust, {"id": gid("Product", product.id)}, staff)
         assert body["data"]["adjustStock"]["__typename"] == "AdjustStockSuccess"
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("all", STOCK_CHANGED, {"after": "0"})

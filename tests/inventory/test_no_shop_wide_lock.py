@@ -17,7 +17,7 @@ from gql.inventory.models import MovementReason
 from gql.inventory.service import adjust_stock, check_ledger
 from gql.orders.service import LineRequest, cancel_order, place_order
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.orders.helpers import CANCEL, PLACE, lines
 
 pytestmark = pytest.mark.postgres_only
@@ -71,7 +71,9 @@ async def test_orders_cancellations_and_adjustments_of_another_product_do_not_wa
             )
             order = placed["data"]["placeOrder"]["order"]
             cancelled = await execute(client, CANCEL, {"id": order["id"]}, buyer)
-            adjusted = await execute(client, ADJUST, {"id": str(product.id), "delta": 1}, staff)
+            adjusted = await execute(
+                client, ADJUST, {"id": gid("Product", product.id), "delta": 1}, staff
+            )
             sold_out = await execute(
                 client, PLACE, {"input": {"lines": lines((product.id, 3))}}, buyer
             )

@@ -13,7 +13,7 @@ from gql.core.db import Database, new_session
 from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from tests.conftest import execute
-from tests.factories import make_product, signed_in
+from tests.factories import db_key, gid, make_product, signed_in
 
 ADJUST = """
 mutation($productId: ID!, $delta: Int!, $reason: StockMovementReason!) {
@@ -67,13 +67,13 @@ async def test_restock_and_remove(
     added = await execute(
         client,
         ADJUST,
-        {"productId": str(product.id), "delta": 10, "reason": "RESTOCK"},
+        {"productId": gid("Product", product.id), "delta": 10, "reason": "RESTOCK"},
         staff,
     )
     removed = await execute(
         client,
         ADJUST,
-        {"productId": str(product.id), "delta": -15, "reason": "ADJUSTMENT"},
+        {"productId": gid("Product", product.id), "delta": -15, "reason": "ADJUSTMENT"},
         staff,
     )
     # then
@@ -82,7 +82,7 @@ async def test_restock_and_remove(
         "delta": 10,
         "quantityAfter": 15,
         "reason": "RESTOCK",
-        "product": {"id": str(product.id), "stock": 15},
+        "product": {"id": gid("Product", product.id), "stock": 15},
     }
     assert removed["data"]["adjustStock"]["movement"]["quantityAfter"] == 0
     assert await _stock(session, product.id) == (0, 3)
@@ -96,7 +96,7 @@ async def test_stock_never_goes_below_zero(
     body = await execute(
         client,
         ADJUST,
-        {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"},
+        {"productId": gid("Product", product.id), "delta": -4, "reason": "ADJUSTMENT"},
         staff,
     )
     result = body["data"]["adjustStock"]
@@ -106,7 +106,9 @@ async def test_stock_never_goes_below_zero(
         4,
         3,
     )
-    assert result["shortages"] == [{"productId": str(product.id), "requested": 4, "available": 3}]
+    assert result["shortages"] == [
+        {"productId": gid("Product", product.id), "requested": 4, "available": 3}
+    ]
     assert await _stock(session, product.id) == (3, 1)
     await _ledger_clean(db)
 
@@ -127,7 +129,10 @@ async def test_a_writer_without_inventory_read_does_not_see_stock_levels(
     product = await make_product(session, "P", stock=3)
     # when
     body = await execute(
-        client, ADJUST, {"productId": str(product.id), "delta": -4, "reason": "ADJUSTMENT"}, stocker
+        client,
+        ADJUST,
+        {"productId": gid("Product", product.id), "delta": -4, "reason": "ADJUSTMENT"},
+        stocker,
     )
     # then
     result = body["data"]["adjustStock"]
@@ -137,7 +142,7 @@ async def test_a_writer_without_inventory_read_does_not_see_stock_levels(
         None,
     )
     assert result["shortages"] == [
-        {"productId": str(product.id), "requested": 4, "available": None}
+        {"productId": gid("Product", product.id), "requested": 4, "available": None}
     ]
     assert "available" not in result["message"]
     assert await _stock(session, product.id) == (3, 1)
@@ -162,7 +167,7 @@ async def test_adjust_rejections_change_nothing(
     field: str,
 ) -> None:
     product = await make_product(session, "P", stock=3)
-    adjustment = {"productId": str(product.id), "delta": 2, "reason": "RESTOCK"} | change
+    adjustment = {"productId": gid("Product", product.id), "delta": 2, "reason": "RESTOCK"} | change
     body = await execute(client, ADJUST, adjustment, staff)
     result = body["data"]["adjustStock"]
     assert (result["__typename"], result["field"]) == (typename, field)
@@ -178,7 +183,7 @@ async def test_stock_movements_in_ledger_order(
         await execute(
             client,
             ADJUST,
-            {"productId": str(a.id), "delta": delta, "reason": "ADJUSTMENT"},
+            {"productId": gid("Product", a.id), "delta": delta, "reason": "ADJUSTMENT"},
             staff,
         )
     everything = await execute(client, MOVEMENTS, {"first": 100}, staff)
@@ -188,7 +193,10 @@ async def test_stock_movements_in_ledger_order(
     while True:
         page = (
             await execute(
-                client, MOVEMENTS, {"productId": str(a.id), "first": 2, "after": after}, staff
+                client,
+                MOVEMENTS,
+                {"productId": gid("Product", a.id), "first": 2, "after": after},
+                staff,
             )
         )["data"]["stockMovements"]
         of_a += [e["node"] for e in page["edges"]]
@@ -196,7 +204,7 @@ async def test_stock_movements_in_ledger_order(
             break
         after = page["pageInfo"]["endCursor"]
     assert [(m["delta"], m["quantityAfter"]) for m in of_a] == [(1, 1), (3, 4), (-1, 3), (4, 7)]
-    assert [int(m["id"]) for m in of_a] == sorted(int(m["id"]) for m in of_a)
+    assert [int(db_key(m["id"])) for m in of_a] == sorted(int(db_key(m["id"])) for m in of_a)
     assert {m["product"]["sku"] for m in of_a} == {"A"}
     unknown = await execute(client, MOVEMENTS, {"productId": "nope"}, staff)
     assert unknown["data"]["stockMovements"]["totalCount"] == 0

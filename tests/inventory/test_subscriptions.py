@@ -17,7 +17,7 @@ from gql.core.db import Database
 from gql.inventory.models import StockMovement
 from gql.orders import service as orders_service
 from tests.conftest import LiveServer, execute
-from tests.factories import make_product, signed_in
+from tests.factories import db_key, gid, make_product, signed_in
 from tests.ws import GraphQLWebSocket, small_buffer_socket
 
 STOCK_CHANGED = """
@@ -47,7 +47,7 @@ async def _adjust(
     body = await execute(
         client,
         ADJUST,
-        {"productId": str(product_id), "delta": delta, "reason": "ADJUSTMENT"},
+        {"productId": gid("Product", product_id), "delta": delta, "reason": "ADJUSTMENT"},
         headers,
     )
     typename: str = body["data"]["adjustStock"]["__typename"]
@@ -74,7 +74,7 @@ async def test_n_changes_arrive_as_n_events_in_order(
     other = await make_product(session, "O", stock=10)
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe("all", STOCK_CHANGED)
-        await ws.subscribe("one", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("one", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         await live_server.wait_for_subscribers(2)
         # when
         for delta in (5, -3, 7, -1):
@@ -84,12 +84,12 @@ async def test_n_changes_arrive_as_n_events_in_order(
         one = await ws.events("one", 4)
         assert _moves(one) == [(5, 15), (-3, 12), (7, 19), (-1, 18)]
         assert one[-1]["data"]["stockChanged"]["product"] == {
-            "id": str(product.id),
+            "id": gid("Product", product.id),
             "sku": "P",
             "stock": 18,
             "inStock": True,
         }
-        ids = [int(p["data"]["stockChanged"]["id"]) for p in one]
+        ids = [int(db_key(p["data"]["stockChanged"]["id"])) for p in one]
         assert ids == sorted(ids)
         # the unfiltered one sees every event, the other product's too, in order
         everything = await ws.events("all", 5)
@@ -109,7 +109,7 @@ async def test_a_rolled_back_change_publishes_nothing(
     product = await make_product(session, "P", stock=2)
     customer = await signed_in(client, db, "buyer@example.com")
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
-        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         await live_server.wait_for_subscribers(1)
         # an order that fails after its ledger rows (and NOTIFY) were written, then rolled back
         original = orders_service.record_order
@@ -122,7 +122,7 @@ async def test_a_rolled_back_change_publishes_nothing(
         failed = await execute(
             client,
             PLACE,
-            {"input": {"lines": [{"productId": str(product.id), "quantity": 1}]}},
+            {"input": {"lines": [{"productId": gid("Product", product.id), "quantity": 1}]}},
             customer,
         )
         assert failed["errors"][0]["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
@@ -139,7 +139,7 @@ async def test_resume_after_a_disconnect_gets_exactly_the_missed_events(
 ) -> None:
     product = await make_product(session, "P", stock=0)
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
-        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         await live_server.wait_for_subscribers(1)
         await _adjust(client, staff, product.id, 1)
         await _adjust(client, staff, product.id, 2)
@@ -150,7 +150,7 @@ async def test_resume_after_a_disconnect_gets_exactly_the_missed_events(
         await _adjust(client, staff, product.id, delta)
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         await ws.subscribe(
-            "s", STOCK_CHANGED, {"productIds": [str(product.id)], "after": last_seen}
+            "s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)], "after": last_seen}
         )
         missed = await ws.events("s", 3)
         assert _moves(missed) == [(3, 6), (4, 10), (5, 15)]
@@ -173,7 +173,9 @@ async def test_replay_from_the_beginning_while_changes_keep_coming(
 
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
         writing = asyncio.create_task(writer())
-        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)], "after": "0"})
+        await ws.subscribe(
+            "s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)], "after": "0"}
+        )
         events = await ws.events("s", 51)
         await writing
         assert await ws.silent(0.5)
@@ -210,7 +212,7 @@ async def test_logout_ends_a_live_subscription(
 ) -> None:
     product = await make_product(session, "P", stock=1)
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
-        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         await live_server.wait_for_subscribers(1)
         await _adjust(client, staff, product.id, 1)
         await ws.events("s", 1)
@@ -320,7 +322,7 @@ async def test_each_event_reads_fresh_data(
         renamed = await execute(
             client,
             'mutation($id: ID!) { updateProduct(input: {id: $id, name: "New name"}) { __typename } }',
-            {"id": str(product.id)},
+            {"id": gid("Product", product.id)},
             staff,
         )
         assert renamed["data"]["updateProduct"]["__typename"] == "UpdateProductSuccess"
@@ -383,7 +385,7 @@ async def _staff_role_change(
     user_id = await session.scalar(select(User.id).where(User.email == "staff@example.com"))
     role_id = await session.scalar(select(Role.id).where(Role.name == "staff"))
     await session.commit()
-    ids = {"userId": str(user_id), "roleId": str(role_id)}
+    ids = {"userId": gid("User", user_id), "roleId": gid("Role", role_id)}
     body = await execute(client, ROLE_CHANGE, {"input": ids, "remove": remove}, admin)
     assert body["data"] == {"removed" if remove else "assigned": {"__typename": "UserSuccess"}}
 
@@ -404,8 +406,8 @@ async def test_losing_inventory_read_ends_a_live_subscription(
         GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws,
         GraphQLWebSocket(live_server.ws_url, _token(keeper)) as other,
     ):
-        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
-        await other.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
+        await other.subscribe("s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         await live_server.wait_for_subscribers(2)
         assert await _adjust(client, admin, product.id, 1) == "AdjustStockSuccess"
         (seen,) = await ws.events("s", 1)
@@ -422,14 +424,16 @@ async def test_losing_inventory_read_ends_a_live_subscription(
         # the other subscriber is untouched, and the socket of the first stays open
         assert await _adjust(client, admin, product.id, 1) == "AdjustStockSuccess"
         (missed,) = await other.events("s", 1)
-        await ws.subscribe("again", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("again", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         refused = await ws.receive_for("again", timeout=5)
         errors = refused["payload"] if refused["type"] == "error" else refused["payload"]["errors"]
         assert errors[0]["extensions"]["code"] == "FORBIDDEN"
         # when: the role is given back, resuming from resumeAfter misses nothing
         await _staff_role_change(client, session, admin, remove=False)
         await ws.subscribe(
-            "resumed", STOCK_CHANGED, {"productIds": [str(product.id)], "after": last_seen}
+            "resumed",
+            STOCK_CHANGED,
+            {"productIds": [gid("Product", product.id)], "after": last_seen},
         )
         (replayed,) = await ws.events("resumed", 1)
         assert replayed["data"]["stockChanged"]["id"] == missed["data"]["stockChanged"]["id"]
@@ -490,7 +494,7 @@ async def test_changes_committed_before_subscribing_are_not_live_events(
     finally:
         await other_process.dispose()
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
-        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [str(product.id)]})
+        await ws.subscribe("s", STOCK_CHANGED, {"productIds": [gid("Product", product.id)]})
         await live_server.wait_for_subscribers(1)
         # when
         assert await _adjust(client, staff, product.id, 5) == "AdjustStockSuccess"

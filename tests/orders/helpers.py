@@ -1,5 +1,7 @@
 """GraphQL operations of the order tests."""
 
+from tests.factories import gid
+
 PLACE = """
 mutation($input: PlaceOrderInput!) {
   placeOrder(input: $input) {
@@ -37,4 +39,7 @@ query($first: Int, $after: String) {
 
 def lines(*pairs: tuple[int, int]) -> list[dict[str, object]]:
     """placeOrder lines from (product id, quantity) pairs."""
-    return [{"productId": str(product_id), "quantity": quantity} for product_id, quantity in pairs]
+    return [
+        {"productId": gid("Product", product_id), "quantity": quantity}
+        for product_id, quantity in pairs
+    ]

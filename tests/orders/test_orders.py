@@ -16,7 +16,7 @@ from gql.inventory.models import StockMovement
 from gql.inventory.service import check_ledger
 from gql.orders.models import Order
 from tests.conftest import StatementCounter, execute
-from tests.factories import make_product, signed_in
+from tests.factories import db_key, gid, make_product, signed_in
 from tests.orders.helpers import CANCEL, ORDER, ORDERS, PLACE, lines
 
 
@@ -67,13 +67,13 @@ async def test_place_order_snapshots_prices_and_takes_stock(
             "quantity": 3,
             "unitPrice": "2.20",
             "lineTotal": "6.60",
-            "product": {"id": str(pen.id), "sku": "PEN"},
+            "product": {"id": gid("Product", pen.id), "sku": "PEN"},
         },
         {
             "quantity": 2,
             "unitPrice": "12.55",
             "lineTotal": "25.10",
-            "product": {"id": str(book.id), "sku": "BOOK"},
+            "product": {"id": gid("Product", book.id), "sku": "BOOK"},
         },
     ]
     stocks, movements, orders = await _state(session)
@@ -107,8 +107,8 @@ async def test_all_or_nothing_lists_every_short_line_without_stock_levels(
     assert result["__typename"] == "InsufficientStockError"
     assert (result["requested"], result["available"]) == (2, None)
     assert result["shortages"] == [
-        {"productId": str(a.id), "requested": 2, "available": None},
-        {"productId": str(c.id), "requested": 1, "available": None},
+        {"productId": gid("Product", a.id), "requested": 2, "available": None},
+        {"productId": gid("Product", c.id), "requested": 1, "available": None},
     ]
     assert "available" not in result["message"]
     assert await _state(session) == before
@@ -132,8 +132,8 @@ async def test_short_lines_show_stock_levels_to_inventory_readers(
         1,
     )
     assert result["shortages"] == [
-        {"productId": str(a.id), "requested": 2, "available": 1},
-        {"productId": str(c.id), "requested": 1, "available": 0},
+        {"productId": gid("Product", a.id), "requested": 2, "available": 1},
+        {"productId": gid("Product", c.id), "requested": 1, "available": 0},
     ]
     assert "1 available" in result["message"]
 
@@ -151,7 +151,7 @@ async def test_a_line_taken_before_a_short_one_is_not_reported_short(
     body = await execute(client, PLACE, {"input": {"lines": lines((a.id, 3), (b.id, 2))}}, admin)
     # then: A still counts its 3 units, and nothing changed
     assert body["data"]["placeOrder"]["shortages"] == [
-        {"productId": str(b.id), "requested": 2, "available": 1}
+        {"productId": gid("Product", b.id), "requested": 2, "available": 1}
     ]
     assert await _state(session) == before
 
@@ -214,7 +214,7 @@ async def test_bad_orders_change_nothing(
     product = await make_product(session, "P", stock=5)
     for line in order_lines:
         if line["productId"] == "P":
-            line["productId"] = str(product.id)
+            line["productId"] = gid("Product", product.id)
     before = await _state(session)
     body = await execute(client, PLACE, {"input": {"lines": order_lines}}, ada)
     result = body["data"]["placeOrder"]
@@ -294,7 +294,7 @@ async def test_a_customer_who_lost_order_create_cannot_cancel_their_order(
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await _state(session) == before
-    status = await session.scalar(select(Order.status).where(Order.id == int(order_id)))
+    status = await session.scalar(select(Order.status).where(Order.id == int(db_key(order_id))))
     await session.commit()
     assert status == "PLACED"
 
@@ -356,7 +356,7 @@ async def test_orders_lists_own_or_all(
         await execute(client, PLACE, {"input": {"lines": lines((product.id, 1))}}, headers)
     mine = await execute(client, ORDERS, {}, ada)
     assert mine["data"]["orders"]["totalCount"] == 2
-    ids = [int(e["node"]["id"]) for e in mine["data"]["orders"]["edges"]]
+    ids = [int(db_key(e["node"]["id"])) for e in mine["data"]["orders"]["edges"]]
     assert ids == sorted(ids, reverse=True)
     staff = await signed_in(client, db, "staff@example.com", "staff")
     everyone = await execute(client, ORDERS, {}, staff)

@@ -14,7 +14,7 @@ from gql.core.db import Database, new_session
 from gql.main import create_app
 from gql.orders.models import Order, OrderRefusal
 from tests.conftest import FakeClock, execute, make_settings
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.orders.helpers import PLACE, lines
 
 ADJUST = """
@@ -137,8 +137,8 @@ async def test_a_movement_shows_stock_levels_only_with_inventory_read(
     staff = await signed_in(client, db, "staff@example.com", "staff")
     product = await make_product(session, "P", stock=3)
     # when
-    blind = await execute(client, ADJUST, {"id": str(product.id)}, stocker)
-    seeing = await execute(client, ADJUST, {"id": str(product.id)}, staff)
+    blind = await execute(client, ADJUST, {"id": gid("Product", product.id)}, stocker)
+    seeing = await execute(client, ADJUST, {"id": gid("Product", product.id)}, staff)
     # then
     assert blind["data"]["adjustStock"]["movement"] == {"delta": 1, "quantityAfter": None}
     (error,) = blind["errors"]

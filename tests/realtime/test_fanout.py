@@ -14,7 +14,7 @@ from websockets.asyncio.client import connect
 from gql.auth import roles
 from gql.core.db import Database, new_session
 from tests.conftest import LiveServer, ServerFactory, StatementCounter, execute
-from tests.factories import make_product, signed_in
+from tests.factories import gid, make_product, signed_in
 from tests.ws import GraphQLWebSocket
 
 WATCH = """
@@ -53,7 +53,7 @@ def _token(headers: dict[str, str]) -> str:
 
 
 async def _adjust(client: httpx.AsyncClient, headers: dict[str, str], product_id: int) -> None:
-    variables = {"productId": str(product_id)}
+    variables = {"productId": gid("Product", product_id)}
     body = await execute(client, ADJUST, variables, headers)
     assert body["data"]["adjustStock"]["__typename"] == "AdjustStockSuccess"
 
@@ -88,7 +88,7 @@ async def test_an_event_is_executed_once_for_every_subscriber_of_a_document(
     # in stock: a product coming back in stock also raises a catalog version
     product = await make_product(session, "P", stock=5, images=2)
     staff = await signed_in(client, db, "staff@example.com", "staff")
-    variables = {"ids": [str(product.id)]}
+    variables = {"ids": [gid("Product", product.id)]}
     async with (
         GraphQLWebSocket(server.ws_url, _token(staff)) as first,
         GraphQLWebSocket(server.ws_url, _token(staff)) as second,
@@ -134,8 +134,8 @@ async def test_event_filters_share_one_group(
     second = await make_product(session, "B", stock=0)
     staff = await signed_in(client, db, "staff@example.com", "staff")
     async with GraphQLWebSocket(live_server.ws_url, _token(staff)) as ws:
-        await ws.subscribe("a", WATCH, {"ids": [str(first.id)]})
-        await ws.subscribe("b", WATCH, {"ids": [str(second.id)]})
+        await ws.subscribe("a", WATCH, {"ids": [gid("Product", first.id)]})
+        await ws.subscribe("b", WATCH, {"ids": [gid("Product", second.id)]})
         await live_server.wait_for_subscribers(2)
         # when
         await _adjust(client, staff, first.id)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.core.db import Database
 from tests.conftest import LiveServer, execute
-from tests.factories import PASSWORD, make_product, signed_in
+from tests.factories import PASSWORD, gid, make_product, signed_in
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
@@ -121,7 +121,7 @@ async def test_graphiql_logs_in_queries_and_shows_a_live_event(
     # a subscription over the WebSocket, with the same token in connection_init
     await _run(page, "subscription { stockChanged { delta quantityAfter product { sku } } }")
     await page.wait_for_timeout(500)
-    changed = await execute(client, ADJUST, {"id": str(product.id)}, staff)
+    changed = await execute(client, ADJUST, {"id": gid("Product", product.id)}, staff)
     assert changed["data"]["adjustStock"]["__typename"] == "AdjustStockSuccess"
     # then: the event appears in the result pane
     event = await _result(page, "quantityAfter")

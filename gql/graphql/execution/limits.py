@@ -16,6 +16,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     Node,
     OperationDefinitionNode,
     SelectionSetNode,
@@ -31,6 +32,7 @@ from gql.core.errors import ErrorCode
 from gql.graphql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 CONNECTION_SUFFIX = "Connection"
+IDS_ARGUMENT = "ids"  # `nodes(ids:)`: a subtree per id
 TOKEN_LIMIT_MARKER = "tokens. Parsing aborted."
 
 
@@ -131,7 +133,8 @@ class DocumentMeter:
         return measure
 
     def field(self, node: FieldNode, parent: GraphQLNamedType | None) -> Measure:
-        """1 for the field, plus its subtree times the page size of a connection."""
+        """1 for the field, plus its subtree times the page size of a connection (or the
+        number of ids of `nodes`)."""
         aliases = 1 if node.alias is not None else 0
         if node.name.value.startswith("__"):
             # Introspection is bounded by the token limit (and off in production).
@@ -146,7 +149,7 @@ class DocumentMeter:
             else Measure()
         )
         is_connection = field_type is not None and field_type.name.endswith(CONNECTION_SUFFIX)
-        multiplier = self.page_size(node) if is_connection else 1
+        multiplier = self.page_size(node) if is_connection else self.id_count(node)
         return Measure(
             cost=1 + multiplier * children.cost,
             depth=1 + children.depth,
@@ -166,6 +169,20 @@ class DocumentMeter:
             if isinstance(value, int) and not isinstance(value, bool):
                 return max(0, min(value, MAX_PAGE_SIZE))
         return DEFAULT_PAGE_SIZE
+
+    def id_count(self, node: FieldNode) -> int:
+        """How many objects a field given a list of `ids` fetches (1 for other fields)."""
+        for argument in node.arguments or ():
+            if argument.name.value != IDS_ARGUMENT:
+                continue
+            value: Any = argument.value
+            if isinstance(value, VariableNode):
+                value = self.variables.get(value.name.value)
+            elif isinstance(value, ListValueNode):
+                value = value.values
+            if isinstance(value, list | tuple):
+                return max(0, min(len(value), MAX_PAGE_SIZE))
+        return 1
 
 
 def limit_errors(
@@ -191,7 +208,8 @@ def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
         yield too_complex(f"The query uses {measure.aliases} aliases; at most {limits.aliases}.")
     if measure.cost > limits.cost:
         yield too_complex(
-            f"The query costs {measure.cost} (each field 1, connections times `first`); "
+            f"The query costs {measure.cost} (each field 1, connections times `first`, "
+            f"`nodes` times its ids); "
             f"at most {limits.cost}."
         )
 
