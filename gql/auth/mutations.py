@@ -6,6 +6,7 @@ import strawberry
 
 from gql.auth import service, sessions
 from gql.auth.errors import InvalidCredentials, RefreshTokenReused
+from gql.auth.passwords import MAX_LENGTH, MIN_LENGTH
 from gql.auth.types import (
     AuthPayload,
     EmailTakenError,
@@ -21,61 +22,88 @@ from gql.graphql.user_errors import (
     returns_user_errors,
 )
 
+PASSWORD = f"{MIN_LENGTH} to {MAX_LENGTH} characters, no control characters, not the email."
 
-@strawberry.input
+
+@strawberry.input(description="A new account.")
 class RegisterInput:
-    email: str
-    password: str = strawberry.field(description="8 to 128 characters, not the email.")
-    full_name: str = ""
+    email: str = strawberry.field(
+        description=f"The email address to sign in with, at most {service.MAX_EMAIL} "
+        "characters; stored trimmed and in lower case."
+    )
+    password: str = strawberry.field(description=PASSWORD)
+    full_name: str = strawberry.field(
+        default="",
+        description=f"The user's name, at most {service.MAX_FULL_NAME} characters, without "
+        "control or invisible characters.",
+    )
 
 
-@strawberry.input
+@strawberry.input(description="The credentials to sign in with.")
 class LoginInput:
-    email: str
-    password: str
+    email: str = strawberry.field(description="The account's email address, in any case.")
+    password: str = strawberry.field(description="The account's password.")
 
 
-@strawberry.input
+@strawberry.input(description="The password in use and its replacement.")
 class ChangePasswordInput:
-    current_password: str
-    new_password: str
+    current_password: str = strawberry.field(
+        description="The password in use; a wrong one counts as a failed login."
+    )
+    new_password: str = strawberry.field(description=f"The new password: {PASSWORD}")
 
 
 @strawberry.type(description="Sessions were ended.")
 class LogoutSuccess:
-    revoked_sessions: int
+    revoked_sessions: int = strawberry.field(description="How many sessions ended.")
 
 
-@strawberry.type
+@strawberry.type(description="The session was ended.")
 class RevokeSessionSuccess:
-    session_id: strawberry.ID
+    session_id: strawberry.ID = strawberry.field(description="The `id` of the ended session.")
 
 
 @strawberry.type(description="The password changed; every other session was ended.")
 class ChangePasswordSuccess:
-    revoked_sessions: int
+    revoked_sessions: int = strawberry.field(description="How many other sessions ended.")
 
 
 RegisterResult = Annotated[
-    AuthPayload | ValidationError | EmailTakenError, strawberry.union("RegisterResult")
+    AuthPayload | ValidationError | EmailTakenError,
+    strawberry.union("RegisterResult", description="The new account signed in, or why not."),
 ]
 LoginResult = Annotated[
-    AuthPayload | InvalidCredentialsError | RateLimitedError, strawberry.union("LoginResult")
+    AuthPayload | InvalidCredentialsError | RateLimitedError,
+    strawberry.union("LoginResult", description="A new session's tokens, or why not."),
 ]
 RevokeSessionResult = Annotated[
-    RevokeSessionSuccess | NotFoundError, strawberry.union("RevokeSessionResult")
+    RevokeSessionSuccess | NotFoundError,
+    strawberry.union(
+        "RevokeSessionResult",
+        description="The ended session, or NotFoundError (another user's session included).",
+    ),
 ]
 ChangePasswordResult = Annotated[
     ChangePasswordSuccess | InvalidCredentialsError | RateLimitedError | ValidationError,
-    strawberry.union("ChangePasswordResult"),
+    strawberry.union(
+        "ChangePasswordResult", description="The changed password, or why it did not change."
+    ),
 ]
 
 
 @strawberry.type
 class AuthMutation:
-    @strawberry.mutation(description="Create an account and sign in.", metadata=public())
+    @strawberry.mutation(
+        description="Create an account with the `customer` role and sign in.", metadata=public()
+    )
     @returns_user_errors
-    async def register(self, info: Info, input: RegisterInput) -> RegisterResult:
+    async def register(
+        self,
+        info: Info,
+        input: Annotated[
+            RegisterInput, strawberry.argument(description="The account's email, password, name.")
+        ],
+    ) -> RegisterResult:
         """New accounts are active at once."""
         context = info.context
         registration = await service.prepare_registration(
@@ -91,9 +119,19 @@ class AuthMutation:
             )
         return AuthPayload.of(signed_in, context.auth.clock())
 
-    @strawberry.mutation(description="Sign in with email and password.", metadata=public())
+    @strawberry.mutation(
+        description="Sign in with email and password. After LOGIN_MAX_FAILURES_PER_ACCOUNT (5 by "
+        "default) failed logins of an account, or LOGIN_MAX_FAILURES_PER_IP (50 by default) "
+        "from one address, within LOGIN_FAILURE_WINDOW_SECONDS (900 by default), logins "
+        "answer RateLimitedError.",
+        metadata=public(),
+    )
     @returns_user_errors
-    async def login(self, info: Info, input: LoginInput) -> LoginResult:
+    async def login(
+        self,
+        info: Info,
+        input: Annotated[LoginInput, strawberry.argument(description="Email and password.")],
+    ) -> LoginResult:
         """Failures are counted per account and per address; too many lock logins out."""
         context = info.context
         check = await service.check_login(
@@ -112,14 +150,27 @@ class AuthMutation:
         metadata=public(),
     )
     @returns_user_errors
-    async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
+    async def refresh_token(
+        self,
+        info: Info,
+        refresh_token: Annotated[
+            str,
+            strawberry.argument(
+                description="The `refreshToken` of the session's latest pair; a used one ends "
+                "the session (UNAUTHENTICATED)."
+            ),
+        ],
+    ) -> AuthPayload:
         """UNAUTHENTICATED or TOKEN_EXPIRED in `errors` when the token cannot be exchanged."""
         context = info.context
         async with context.transaction(commit_on=(RefreshTokenReused,)) as session:
             signed_in = await sessions.refresh(session, context.auth, refresh_token)
         return AuthPayload.of(signed_in, context.auth.clock())
 
-    @strawberry.mutation(description="End the current session.", extensions=authenticated())
+    @strawberry.mutation(
+        description="End the current session. Needs a signed-in caller.",
+        extensions=authenticated(),
+    )
     @returns_user_errors
     async def logout(self, info: Info) -> LogoutSuccess:
         """Its access and refresh tokens stop working at once."""
@@ -130,7 +181,7 @@ class AuthMutation:
         return LogoutSuccess(revoked_sessions=revoked)
 
     @strawberry.mutation(
-        description="End every session of the caller, this one included.",
+        description="End every session of the caller, this one included. Needs a signed-in caller.",
         extensions=authenticated(),
     )
     @returns_user_errors
@@ -143,10 +194,15 @@ class AuthMutation:
         return LogoutSuccess(revoked_sessions=revoked)
 
     @strawberry.mutation(
-        description="End one of the caller's sessions (see mySessions).", extensions=authenticated()
+        description="End one of the caller's sessions (see mySessions). Needs a signed-in caller.",
+        extensions=authenticated(),
     )
     @returns_user_errors
-    async def revoke_session(self, info: Info, id: strawberry.ID) -> RevokeSessionResult:
+    async def revoke_session(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The session's `id`.")],
+    ) -> RevokeSessionResult:
         """Another user's session reads exactly like a missing one."""
         viewer = await info.context.require_viewer()
         session_id = parse_key(id, "Session") or ""
@@ -158,11 +214,18 @@ class AuthMutation:
 
     @strawberry.mutation(
         description="Change the password; every other session is ended. A wrong current "
-        "password counts as a failed login of the account.",
+        "password counts as a failed login of the account. Needs a signed-in caller.",
         extensions=authenticated(),
     )
     @returns_user_errors
-    async def change_password(self, info: Info, input: ChangePasswordInput) -> ChangePasswordResult:
+    async def change_password(
+        self,
+        info: Info,
+        input: Annotated[
+            ChangePasswordInput,
+            strawberry.argument(description="The password in use and the new one."),
+        ],
+    ) -> ChangePasswordResult:
         """The current password must be given again."""
         context = info.context
         viewer = await context.require_viewer()

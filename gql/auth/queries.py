@@ -10,14 +10,15 @@ from gql.graphql.permissions import authenticated
 
 @strawberry.type
 class AuthQuery:
-    @strawberry.field(description="The authenticated caller.", extensions=authenticated())
+    @strawberry.field(description="The signed-in caller.", extensions=authenticated())
     async def me(self, info: Info) -> User:
         """UNAUTHENTICATED without a valid access token."""
         viewer = await info.context.require_viewer()
         return User.from_model(viewer.user)
 
     @strawberry.field(
-        description="The caller's live sessions, most recently used first.",
+        description="The caller's live sessions, most recently used first. Needs a signed-in "
+        "caller.",
         extensions=authenticated(),
     )
     async def my_sessions(self, info: Info) -> list[Session]:

@@ -16,6 +16,7 @@ from gql.auth.loaders import (
     user_by_id,
 )
 from gql.auth.roles import LastAdmin, RoleNameTaken, UnknownPermission
+from gql.auth.service import MAX_FULL_NAME
 from gql.auth.sessions import SignedIn
 from gql.graphql.context import Info
 from gql.graphql.ids import to_global_id
@@ -25,8 +26,8 @@ from gql.graphql.user_errors import UserError
 
 @strawberry.type(description="A named right, such as `product:write`.")
 class Permission:
-    name: str
-    description: str
+    name: str = strawberry.field(description="The permission's name, such as `order:create`.")
+    description: str = strawberry.field(description="What the permission allows.")
 
     @classmethod
     def from_model(cls, permission: models.Permission) -> Self:
@@ -36,9 +37,14 @@ class Permission:
 
 @strawberry.type(description="A named set of permissions given to users.")
 class Role(Node):
-    id: strawberry.ID
-    name: str
-    description: str
+    id: strawberry.ID = strawberry.field(description="Global id of the role.")
+    name: str = strawberry.field(
+        description="Unique name: 2-64 lower-case letters, digits, '-' or '_', starting with a "
+        "letter. The seeded roles are `admin`, `staff` and `customer`."
+    )
+    description: str = strawberry.field(
+        description="What the role is for, at most 300 characters; may be empty."
+    )
     db_id: strawberry.Private[int]
 
     @classmethod
@@ -72,11 +78,17 @@ class Role(Node):
 
 @strawberry.type(description="An account.")
 class User(Node):
-    id: strawberry.ID
-    email: str
-    full_name: str
-    is_active: bool
-    created_at: datetime
+    id: strawberry.ID = strawberry.field(description="Global id of the account.")
+    email: str = strawberry.field(
+        description="The email address to sign in with, trimmed and in lower case."
+    )
+    full_name: str = strawberry.field(
+        description=f"The name the user gave, at most {MAX_FULL_NAME} characters; may be empty."
+    )
+    is_active: bool = strawberry.field(
+        description="Whether the account may sign in (deactivating it ends its sessions)."
+    )
+    created_at: datetime = strawberry.field(description="When the account was made (UTC).")
     db_id: strawberry.Private[int]
 
     @classmethod
@@ -118,11 +130,19 @@ class User(Node):
 
 @strawberry.type(description="A login: where and when it started and was last refreshed.")
 class Session(Node):
-    id: strawberry.ID
-    created_at: datetime
-    last_used_at: datetime = strawberry.field(description="When its token was last refreshed.")
-    expires_at: datetime
-    user_agent: str
+    id: strawberry.ID = strawberry.field(description="Global id of the session, for revokeSession.")
+    created_at: datetime = strawberry.field(description="When the session signed in (UTC).")
+    last_used_at: datetime = strawberry.field(
+        description="When its token was last refreshed, or else when it signed in (UTC)."
+    )
+    expires_at: datetime = strawberry.field(
+        description="When the session ends unless its refresh token is exchanged first (UTC): "
+        "REFRESH_TOKEN_TTL_SECONDS (14 days by default) after the sign-in or last exchange."
+    )
+    user_agent: str = strawberry.field(
+        description="The User-Agent header of the request that signed in (its first 400 "
+        "characters); empty when there was none."
+    )
     current: bool = strawberry.field(description="Whether this request runs in this session.")
 
     @classmethod
@@ -156,11 +176,17 @@ class Session(Node):
 
 @strawberry.type(description="A fresh token pair. Send the access token as `Bearer`.")
 class AuthPayload:
-    access_token: str
-    refresh_token: str
+    access_token: str = strawberry.field(
+        description="A signed JWT to send as `Authorization: Bearer <token>`; it lasts "
+        "ACCESS_TOKEN_TTL_SECONDS (900 by default)."
+    )
+    refresh_token: str = strawberry.field(
+        description="Exchange it with refreshToken for a new pair. It works once (presented "
+        "again, it ends the session) and lasts REFRESH_TOKEN_TTL_SECONDS (14 days by default)."
+    )
     token_type: str = strawberry.field(description='Always "Bearer".')
     expires_in: int = strawberry.field(description="Seconds until the access token expires.")
-    user: User
+    user: User = strawberry.field(description="The signed-in account.")
 
     @classmethod
     def of(cls, signed_in: SignedIn, now: datetime) -> Self:
@@ -174,26 +200,35 @@ class AuthPayload:
         )
 
 
-@strawberry.type(description="The email or password is incorrect (which one is not told).")
+@strawberry.type(
+    description="The email or password is incorrect, or the account is inactive (which one is "
+    "not told); code `INVALID_CREDENTIALS`."
+)
 class InvalidCredentialsError(UserError):
     answers = (InvalidCredentials,)
 
 
-@strawberry.type(description="An account with this email exists already.")
+@strawberry.type(description="An account with this email exists already; code `EMAIL_TAKEN`.")
 class EmailTakenError(UserError):
     answers = (EmailTaken,)
 
 
-@strawberry.type(description="Another role has this name.")
+@strawberry.type(description="Another role has this name; code `ROLE_NAME_TAKEN`.")
 class RoleNameTakenError(UserError):
     answers = (RoleNameTaken,)
 
 
-@strawberry.type(description="A permission name that does not exist.")
+@strawberry.type(
+    description="A permission name that does not exist (`message` lists them); code "
+    "`UNKNOWN_PERMISSION`."
+)
 class UnknownPermissionError(UserError):
     answers = (UnknownPermission,)
 
 
-@strawberry.type(description="The change would leave no active admin.")
+@strawberry.type(
+    description="The change would leave no active admin, or take a permission from the admin "
+    "role; code `LAST_ADMIN`."
+)
 class LastAdminError(UserError):
     answers = (LastAdmin,)

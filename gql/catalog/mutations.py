@@ -7,112 +7,172 @@ import strawberry
 
 from gql.catalog import listing, service
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
+from gql.catalog.validation import (
+    MAX_ALT_TEXT,
+    MAX_DESCRIPTION,
+    MAX_IMAGES,
+    MAX_NAME,
+    MAX_PRICE,
+    MAX_STOCK,
+    MAX_URL,
+)
 from gql.graphql.context import Info
 from gql.graphql.ids import require_id, to_global_id
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import NotFoundError, ValidationError, returns_user_errors
 
 WRITE = "product:write"
+SKU = (
+    "1-64 letters, digits, '.', '_' or '-', starting with a letter or digit, and used by no "
+    "other product"
+)
+PRICE = f"0 to {MAX_PRICE}, at most two decimal places"
 
 
-@strawberry.input
+@strawberry.input(
+    description="A new product. Text is trimmed; control characters are refused (line breaks "
+    "are allowed in `description`)."
+)
 class CreateProductInput:
-    sku: str
-    name: str
-    price: Decimal
-    description: str = ""
-    stock: int = strawberry.field(default=0, description="Initial units in stock.")
+    sku: str = strawberry.field(description=f"Stock keeping unit: {SKU}.")
+    name: str = strawberry.field(description=f"Display name, 1-{MAX_NAME} characters.")
+    price: Decimal = strawberry.field(description=f"Unit price, {PRICE}.")
+    description: str = strawberry.field(
+        default="",
+        description=f"Longer text, at most {MAX_DESCRIPTION} characters; line breaks allowed.",
+    )
+    stock: int = strawberry.field(
+        default=0,
+        description=f"Initial units in stock, 0 to {MAX_STOCK}; above 0, a RESTOCK movement.",
+    )
 
 
-@strawberry.input(description="Only the fields given are changed.")
+@strawberry.input(
+    description="Only the fields given are changed, by the rules of createProduct; null is "
+    "not a value for any of them (ValidationError)."
+)
 class UpdateProductInput:
-    id: strawberry.ID
-    sku: str | None = strawberry.UNSET
-    name: str | None = strawberry.UNSET
-    description: str | None = strawberry.UNSET
-    price: Decimal | None = strawberry.UNSET
+    id: strawberry.ID = strawberry.field(description="The product to change.")
+    sku: str | None = strawberry.field(default=strawberry.UNSET, description=f"New SKU: {SKU}.")
+    name: str | None = strawberry.field(
+        default=strawberry.UNSET, description=f"New display name, 1-{MAX_NAME} characters."
+    )
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET,
+        description=f"New longer text, at most {MAX_DESCRIPTION} characters.",
+    )
+    price: Decimal | None = strawberry.field(
+        default=strawberry.UNSET, description=f"New unit price, {PRICE}."
+    )
 
 
-@strawberry.input
+@strawberry.input(description=f"An image for a product; a product has at most {MAX_IMAGES}.")
 class AddProductImageInput:
-    product_id: strawberry.ID
-    url: str
-    alt_text: str = ""
+    product_id: strawberry.ID = strawberry.field(description="The product to add it to.")
+    url: str = strawberry.field(
+        description=f"Absolute http or https URL of the image, at most {MAX_URL} characters."
+    )
+    alt_text: str = strawberry.field(
+        default="",
+        description=f"Text alternative for the image, at most {MAX_ALT_TEXT} characters.",
+    )
     position: int | None = strawberry.field(
-        default=None, description="0-based place among the images; last when omitted."
+        default=None,
+        description="0-based place among the images; last when omitted or past the end. Later "
+        "images move one place along; negative is a ValidationError.",
     )
 
 
-@strawberry.input
+@strawberry.input(description="A new display order for the images of a product.")
 class ReorderProductImagesInput:
-    product_id: strawberry.ID
+    product_id: strawberry.ID = strawberry.field(description="The product whose images move.")
     image_ids: list[strawberry.ID] = strawberry.field(
-        description="Every image id of the product, in the new order."
+        description="Every image id of the product, each once, in the new order."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The product was created.")
 class CreateProductSuccess:
-    product: Product
+    product: Product = strawberry.field(description="The new product.")
 
 
-@strawberry.type
+@strawberry.type(description="The product was changed.")
 class UpdateProductSuccess:
-    product: Product
+    product: Product = strawberry.field(description="The product as it is now.")
 
 
-@strawberry.type
+@strawberry.type(description="The product and its images were deleted.")
 class DeleteProductSuccess:
-    deleted_id: strawberry.ID
+    deleted_id: strawberry.ID = strawberry.field(description="The id the product had.")
 
 
-@strawberry.type
+@strawberry.type(description="The image was added.")
 class AddProductImageSuccess:
-    image: ProductImage
-    product: Product
+    image: ProductImage = strawberry.field(description="The new image.")
+    product: Product = strawberry.field(description="Its product, with every image in order.")
 
 
-@strawberry.type
+@strawberry.type(description="The image was removed; the images after it moved up one place.")
 class RemoveProductImageSuccess:
-    removed_id: strawberry.ID
-    product: Product
+    removed_id: strawberry.ID = strawberry.field(description="The id the image had.")
+    product: Product = strawberry.field(description="Its product, with the remaining images.")
 
 
-@strawberry.type
+@strawberry.type(description="The images are in their new order.")
 class ReorderProductImagesSuccess:
-    product: Product
+    product: Product = strawberry.field(description="The product, images in the new order.")
 
 
 CreateProductResult = Annotated[
     CreateProductSuccess | ValidationError | DuplicateSkuError,
-    strawberry.union("CreateProductResult"),
+    strawberry.union(
+        "CreateProductResult", description="The new product, or why nothing was created."
+    ),
 ]
 UpdateProductResult = Annotated[
     UpdateProductSuccess | ValidationError | DuplicateSkuError | NotFoundError,
-    strawberry.union("UpdateProductResult"),
+    strawberry.union(
+        "UpdateProductResult", description="The changed product, or why nothing changed."
+    ),
 ]
 DeleteProductResult = Annotated[
     DeleteProductSuccess | NotFoundError | ProductInUseError,
-    strawberry.union("DeleteProductResult"),
+    strawberry.union(
+        "DeleteProductResult", description="The deletion, or why nothing was deleted."
+    ),
 ]
 AddProductImageResult = Annotated[
     AddProductImageSuccess | ValidationError | NotFoundError,
-    strawberry.union("AddProductImageResult"),
+    strawberry.union(
+        "AddProductImageResult", description="The new image, or why nothing was added."
+    ),
 ]
 RemoveProductImageResult = Annotated[
-    RemoveProductImageSuccess | NotFoundError, strawberry.union("RemoveProductImageResult")
+    RemoveProductImageSuccess | NotFoundError,
+    strawberry.union(
+        "RemoveProductImageResult", description="The removal, or why nothing was removed."
+    ),
 ]
 ReorderProductImagesResult = Annotated[
     ReorderProductImagesSuccess | ValidationError | NotFoundError,
-    strawberry.union("ReorderProductImagesResult"),
+    strawberry.union(
+        "ReorderProductImagesResult", description="The new order, or why nothing moved."
+    ),
 ]
 
 
 @strawberry.type
 class CatalogMutation:
-    @strawberry.mutation(description="Add a product to the catalog.", extensions=requires(WRITE))
+    @strawberry.mutation(
+        description="Add a product to the catalog. Needs `product:write`.",
+        extensions=requires(WRITE),
+    )
     @returns_user_errors
-    async def create_product(self, info: Info, input: CreateProductInput) -> CreateProductResult:
+    async def create_product(
+        self,
+        info: Info,
+        input: Annotated[CreateProductInput, strawberry.argument(description="The product.")],
+    ) -> CreateProductResult:
         """Fails with DuplicateSkuError or ValidationError, changing nothing."""
         viewer = await info.context.require_viewer()
         async with info.context.transaction() as session:
@@ -127,9 +187,19 @@ class CatalogMutation:
             )
         return CreateProductSuccess(product=Product.from_model(product))
 
-    @strawberry.mutation(description="Change some fields of a product.", extensions=requires(WRITE))
+    @strawberry.mutation(
+        description="Change some fields of a product. Needs `product:write`.",
+        extensions=requires(WRITE),
+    )
     @returns_user_errors
-    async def update_product(self, info: Info, input: UpdateProductInput) -> UpdateProductResult:
+    async def update_product(
+        self,
+        info: Info,
+        input: Annotated[
+            UpdateProductInput,
+            strawberry.argument(description="The product and its changed fields."),
+        ],
+    ) -> UpdateProductResult:
         """Omitted fields keep their values; null is not a value for any of them."""
         changes = {
             field: getattr(input, field)
@@ -141,19 +211,34 @@ class CatalogMutation:
             product = await service.update_product(session, product_id, changes)
         return UpdateProductSuccess(product=Product.from_model(product))
 
-    @strawberry.mutation(description="Remove a product and its images.", extensions=requires(WRITE))
+    @strawberry.mutation(
+        description="Remove a product and its images; one on an order cannot be removed. Needs "
+        "`product:write`.",
+        extensions=requires(WRITE),
+    )
     @returns_user_errors
-    async def delete_product(self, info: Info, id: strawberry.ID) -> DeleteProductResult:
+    async def delete_product(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The product's `id`.")],
+    ) -> DeleteProductResult:
         """NotFoundError for an unknown id."""
         product_id = require_id(id, field="id", type_name="Product")
         async with info.context.transaction() as session:
             await service.delete_product(session, product_id)
         return DeleteProductSuccess(deleted_id=to_global_id("Product", product_id))
 
-    @strawberry.mutation(description="Attach an image to a product.", extensions=requires(WRITE))
+    @strawberry.mutation(
+        description="Attach an image to a product. Needs `product:write`.",
+        extensions=requires(WRITE),
+    )
     @returns_user_errors
     async def add_product_image(
-        self, info: Info, input: AddProductImageInput
+        self,
+        info: Info,
+        input: Annotated[
+            AddProductImageInput, strawberry.argument(description="The image and its product.")
+        ],
     ) -> AddProductImageResult:
         """Later images move one place along when `position` is given."""
         product_id = require_id(input.product_id, field="productId", type_name="Product")
@@ -172,10 +257,15 @@ class CatalogMutation:
         )
 
     @strawberry.mutation(
-        description="Detach an image from its product.", extensions=requires(WRITE)
+        description="Detach an image from its product. Needs `product:write`.",
+        extensions=requires(WRITE),
     )
     @returns_user_errors
-    async def remove_product_image(self, info: Info, id: strawberry.ID) -> RemoveProductImageResult:
+    async def remove_product_image(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The image's `id`.")],
+    ) -> RemoveProductImageResult:
         """The remaining images close the gap."""
         image_id = require_id(id, field="id", type_name="ProductImage")
         async with info.context.transaction() as session:
@@ -187,11 +277,17 @@ class CatalogMutation:
         )
 
     @strawberry.mutation(
-        description="Set the display order of a product's images.", extensions=requires(WRITE)
+        description="Set the display order of a product's images. Needs `product:write`.",
+        extensions=requires(WRITE),
     )
     @returns_user_errors
     async def reorder_product_images(
-        self, info: Info, input: ReorderProductImagesInput
+        self,
+        info: Info,
+        input: Annotated[
+            ReorderProductImagesInput,
+            strawberry.argument(description="The product and its image ids in the new order."),
+        ],
     ) -> ReorderProductImagesResult:
         """`imageIds` must name every image of the product exactly once."""
         product_id = require_id(input.product_id, field="productId", type_name="Product")

@@ -9,7 +9,8 @@ from gql.cache.dependencies import note_availability
 from gql.catalog import listing
 from gql.catalog.listing import ProductFilter, ProductOrder
 from gql.catalog.types import Product
-from gql.graphql.connections import Connection
+from gql.catalog.validation import MAX_PRICE, MAX_SEARCH
+from gql.graphql.connections import AFTER, FIRST, Connection
 from gql.graphql.context import Info
 from gql.graphql.ids import parse_id
 from gql.graphql.permissions import public
@@ -19,17 +20,31 @@ from gql.graphql.selection import selects
 @strawberry.input(description="Conditions on the product list; all given ones must hold.")
 class ProductFilterInput:
     search: str | None = strawberry.field(
-        default=None, description="Case-insensitive substring of the name or SKU."
+        default=None,
+        description="Case-insensitive substring of the name or SKU, at most "
+        f"{MAX_SEARCH} characters; blank matches every product.",
     )
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    in_stock: bool | None = None
+    min_price: Decimal | None = strawberry.field(
+        default=None, description=f"Only products priced at least this (0 to {MAX_PRICE})."
+    )
+    max_price: Decimal | None = strawberry.field(
+        default=None, description=f"Only products priced at most this (0 to {MAX_PRICE})."
+    )
+    in_stock: bool | None = strawberry.field(
+        default=None,
+        description="true: only products with a unit in stock; false: only sold-out ones; "
+        "omitted: both.",
+    )
 
 
 @strawberry.type
 class CatalogQuery:
     @strawberry.field(description="One product by id, or null.", metadata=public())
-    async def product(self, info: Info, id: strawberry.ID) -> Product | None:
+    async def product(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The product's `id`.")],
+    ) -> Product | None:
         """Null for an unknown or malformed id, or the id of another type."""
         product_id = parse_id(id, "Product")
         if product_id is None:
@@ -42,12 +57,18 @@ class CatalogQuery:
     async def products(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description="Page size: 20 by default, at most 100.")
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        filter: Annotated[
+            ProductFilterInput | None,
+            strawberry.argument(description="Conditions on the list; omitted: every product."),
         ] = None,
-        after: str | None = None,
-        filter: ProductFilterInput | None = None,
-        order_by: ProductOrder = ProductOrder.ID_ASC,
+        order_by: Annotated[
+            ProductOrder,
+            strawberry.argument(
+                description="The order of the list; a cursor works only in the order it came from."
+            ),
+        ] = ProductOrder.ID_ASC,
     ) -> Connection[Product]:
         """Filtered and ordered; `after` is the `endCursor` of the previous page."""
         product_filter = (

@@ -12,6 +12,8 @@ from gql.catalog import models
 from gql.catalog.errors import DuplicateSku, ProductInUse
 from gql.catalog.listing import ImageRow, ProductOrder, ProductRow
 from gql.catalog.loaders import image_by_id, images_by_product_id, product_by_id
+from gql.catalog.validation import MAX_ALT_TEXT, MAX_DESCRIPTION, MAX_NAME, MAX_PRICE, MAX_URL
+from gql.graphql import compat
 from gql.graphql.context import Info
 from gql.graphql.execution.executor import PRELOADED
 from gql.graphql.ids import to_global_id
@@ -20,16 +22,34 @@ from gql.graphql.permissions import requires
 from gql.graphql.user_errors import UserError
 
 ProductOrderBy = strawberry.enum(
-    ProductOrder, name="ProductOrderBy", description="Product list orders."
+    ProductOrder,
+    name="ProductOrderBy",
+    description="Product list orders; ties are broken by id, so each order is total.",
+)
+compat.describe_enum_values(
+    ProductOrderBy,
+    {
+        "ID_ASC": "By id, ascending (the default).",
+        "ID_DESC": "By id, descending.",
+        "PRICE_ASC": "Cheapest first; equal prices by id, ascending.",
+        "PRICE_DESC": "Most expensive first; equal prices by id, descending.",
+        "NAME_ASC": "By name in the database's string order; equal names by id, ascending.",
+        "CREATED_AT_DESC": "Newest first; equal times by id, descending.",
+    },
 )
 
 
 @strawberry.type(description="An image of a product.")
 class ProductImage(Node):
-    id: strawberry.ID
-    url: str
-    alt_text: str
-    position: int
+    id: strawberry.ID = strawberry.field(description="Global id of the image.")
+    url: str = strawberry.field(
+        description=f"Absolute http or https URL of the image, at most {MAX_URL} characters."
+    )
+    alt_text: str = strawberry.field(
+        description=f"Text alternative for the image, at most {MAX_ALT_TEXT} characters; empty "
+        "when none was given."
+    )
+    position: int = strawberry.field(description="0-based place in the product's display order.")
 
     @classmethod
     def from_model(cls, image: "models.ProductImage | ImageRow") -> Self:
@@ -50,18 +70,28 @@ class ProductImage(Node):
 
 @strawberry.type(description="A product of the catalog.")
 class Product(Node):
-    id: strawberry.ID
-    sku: str
-    name: str
-    description: str
-    price: Decimal = strawberry.field(description='Unit price, a decimal string such as "19.99".')
+    id: strawberry.ID = strawberry.field(description="Global id of the product.")
+    sku: str = strawberry.field(
+        description="Stock keeping unit, unique in the catalog: 1-64 letters, digits, '.', '_' "
+        "or '-', starting with a letter or digit."
+    )
+    name: str = strawberry.field(description=f"Display name, 1-{MAX_NAME} characters.")
+    description: str = strawberry.field(
+        description=f"Longer text, at most {MAX_DESCRIPTION} characters (line breaks allowed); "
+        "empty when there is none."
+    )
+    price: Decimal = strawberry.field(
+        description='Unit price, a decimal string with two decimal places such as "19.99", '
+        f"from 0 to {MAX_PRICE}."
+    )
     stock: int | None = strawberry.field(
-        description="Units in stock (needs `inventory:read`; everyone sees `inStock`).",
+        description="Units in stock (needs `inventory:read`; everyone sees `inStock`). Without "
+        "the permission: null, with a FORBIDDEN (or, signed out, UNAUTHENTICATED) error.",
         extensions=requires("inventory:read"),
     )
     in_stock: bool = strawberry.field(description="Whether at least one unit is in stock.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the product was created (UTC).")
+    updated_at: datetime = strawberry.field(description="When the product last changed (UTC).")
     db_id: strawberry.Private[int]
     # Images read together with the page, when the query asks for them.
     preloaded_images: strawberry.Private[list[ProductImage] | None] = None
@@ -112,11 +142,13 @@ class Product(Node):
         return [ProductImage.from_model(row) for row in rows]
 
 
-@strawberry.type(description="Another product already uses this SKU.")
+@strawberry.type(description="Another product already uses this SKU; code `DUPLICATE_SKU`.")
 class DuplicateSkuError(UserError):
     answers = (DuplicateSku,)
 
 
-@strawberry.type(description="Orders refer to the product, so it cannot be deleted.")
+@strawberry.type(
+    description="Orders refer to the product, so it cannot be deleted; code `PRODUCT_IN_USE`."
+)
 class ProductInUseError(UserError):
     answers = (ProductInUse,)

@@ -27,10 +27,14 @@ Strawberry:
 - `validate_document`: the validation Strawberry runs (graphql-core's rules and its own);
 - graphql-transport-ws: `_OperationStreamClosed` and the handler's `_send_result_stream`,
   which gql.realtime.websocket's TransportWSHandler uses while replacing `run_operation`
-  and the receive loop `handle` (re-read both against Strawberry's on an upgrade).
+  and the receive loop `handle` (re-read both against Strawberry's on an upgrade);
+- descriptions set after a type is made (`describe`, `describe_enum_values`): the
+  `description` of a StrawberryObjectDefinition and of each `EnumValue` of a
+  StrawberryEnumDefinition, read when the schema is built.
 """
 
-from collections.abc import AsyncIterator, Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
+from enum import Enum
 from typing import Any
 
 import strawberry
@@ -41,6 +45,8 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     _OperationStreamClosed,
 )
+from strawberry.types import get_object_definition
+from strawberry.types.enum import has_enum_definition
 
 # The base of gql's executor (graphql-core's ExecutionContext, as Strawberry extends it).
 ExecutionContextBase = StrawberryGraphQLCoreExecutionContext
@@ -66,6 +72,27 @@ def validate_document(
 ) -> list[GraphQLError]:
     """The validation Strawberry runs: the given rules and Strawberry's own."""
     return strawberry_validate_document(schema, document, rules)
+
+
+def describe(type_: type, description: str) -> None:
+    """Give a Strawberry object type its description after it was made (`merge_types`,
+    which makes the root types, takes none)."""
+    get_object_definition(type_, strict=True).description = description
+
+
+def describe_enum_values(enum: type[Enum], descriptions: Mapping[str, str]) -> None:
+    """Give the values of a Strawberry enum their descriptions, by GraphQL name.
+
+    `strawberry.enum_value` cannot: the domains' StrEnums are exposed as they are, their
+    values must be strings, and domain modules do not import strawberry."""
+    if not has_enum_definition(enum):
+        raise TypeError(f"{enum!r} is not a Strawberry enum")
+    values = enum.__strawberry_definition__.values
+    unknown = set(descriptions) - {value.name for value in values}
+    if unknown:
+        raise ValueError(f"{enum.__name__} has no value {', '.join(sorted(unknown))}")
+    for value in values:
+        value.description = descriptions.get(value.name, value.description)
 
 
 async def send_result_stream(

@@ -7,18 +7,36 @@ import strawberry
 
 from gql.graphql.context import Info
 from gql.graphql.execution.executor import PRELOADED
-from gql.graphql.pagination import Page
+from gql.graphql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 from gql.graphql.selection import selects
 
 NodeT = TypeVar("NodeT")
 
+# The `first` and `after` arguments of every list field.
+FIRST = (
+    f"How many items to return: {DEFAULT_PAGE_SIZE} when omitted, at most {MAX_PAGE_SIZE} "
+    "(more is capped); negative is BAD_USER_INPUT."
+)
+AFTER = (
+    "Start after this cursor (an `endCursor` or edge `cursor` of the same list and order; "
+    "any other is BAD_USER_INPUT); omitted: from the start."
+)
+
 
 @strawberry.type(description="Where a page of a connection sits in the whole list.")
 class PageInfo:
-    has_next_page: bool
-    has_previous_page: bool
-    start_cursor: str | None
-    end_cursor: str | None
+    has_next_page: bool = strawberry.field(description="Whether more items follow this page.")
+    has_previous_page: bool = strawberry.field(
+        description="Whether items come before this page: true when it was asked for with "
+        "`after` (lists page forward only)."
+    )
+    start_cursor: str | None = strawberry.field(
+        description="The cursor of the page's first item; null when the page is empty."
+    )
+    end_cursor: str | None = strawberry.field(
+        description="The cursor of the page's last item, the `after` of the next page; null "
+        "when the page is empty."
+    )
 
 
 def _cursor(root: "Edge[Any]") -> str:
@@ -29,8 +47,13 @@ def _cursor(root: "Edge[Any]") -> str:
 @strawberry.type(description="A node with its opaque cursor.")
 class Edge(Generic[NodeT]):
     # Encoded with the page when the query asks for cursors, and then read like an attribute.
-    cursor: str = strawberry.field(resolver=_cursor, metadata={PRELOADED: "encoded_cursor"})
-    node: NodeT
+    cursor: str = strawberry.field(
+        resolver=_cursor,
+        metadata={PRELOADED: "encoded_cursor"},
+        description="Opaque position of this item in its list and order: pass it as `after` "
+        "to continue after it.",
+    )
+    node: NodeT = strawberry.field(description="The item.")
     page: strawberry.Private[Page[Any]]
     item: strawberry.Private[Any]
     encoded_cursor: strawberry.Private[str | None] = None
@@ -38,8 +61,10 @@ class Edge(Generic[NodeT]):
 
 @strawberry.type(description="A page of a list; `totalCount` counts the whole filtered list.")
 class Connection(Generic[NodeT]):
-    edges: list[Edge[NodeT]]
-    page_info: PageInfo
+    edges: list[Edge[NodeT]] = strawberry.field(
+        description="The items of this page, in the list's order: at most `first`."
+    )
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the whole list.")
     page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="Number of items in the whole list, across all pages.")

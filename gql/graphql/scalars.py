@@ -36,7 +36,9 @@ def parse_decimal_literal(node: ValueNode, variables: dict[str, Any] | None = No
 
 DecimalScalar: ScalarDefinition = strawberry.scalar(
     name="Decimal",
-    description="Decimal (fixed-point)",
+    description='An exact decimal number, sent as a string such as "19.99" (never a float); '
+    "inputs also accept a JSON number. Money has no currency code: every amount is in the "
+    "shop's one currency.",
     serialize=str,
     parse_value=parse_decimal,
     parse_literal=parse_decimal_literal,

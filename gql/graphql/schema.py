@@ -14,6 +14,7 @@ from gql.auth.mutations import AuthMutation
 from gql.auth.queries import AuthQuery
 from gql.catalog.mutations import CatalogMutation
 from gql.catalog.queries import CatalogQuery
+from gql.graphql import compat
 from gql.graphql.execution.executor import Executor
 from gql.graphql.extensions import (
     CodedErrors,
@@ -66,6 +67,21 @@ class Schema(strawberry.Schema):
 
 
 Subscription = merge_types("Subscription", (InventorySubscription,))
+compat.describe(
+    Query,
+    "Reads. Catalog reads are public; each other field says whom it needs (a signed-in "
+    "caller or a permission) and fails with UNAUTHENTICATED or FORBIDDEN without it.",
+)
+compat.describe(
+    Mutation,
+    "Writes; each field says whom it needs (register, login and refreshToken are public). "
+    "Expected failures are data: members of the field's result union that implement "
+    "UserError; request-level failures are in `errors`.",
+)
+compat.describe(
+    Subscription,
+    "Live events over a WebSocket (graphql-transport-ws), for a signed-in caller.",
+)
 
 
 def build_schema(execution_context_class: type[Any] = Executor) -> Schema:

@@ -18,9 +18,17 @@ R = TypeVar("R")
     description="An expected failure of a mutation; `field` names the input at fault, if any."
 )
 class UserError:
-    code: str
-    message: str
-    field: str | None
+    code: str = strawberry.field(
+        description="Machine-readable reason, fixed for each error type (such as `NOT_FOUND`): "
+        "branch on it or on `__typename`, never on `message`."
+    )
+    message: str = strawberry.field(
+        description="What went wrong, in English for people to read; its wording may change."
+    )
+    field: str | None = strawberry.field(
+        description="The argument or input field at fault, by name or path (such as `sku` or "
+        "`lines[0].quantity`); null when no single input is."
+    )
     # The domain errors (and their subclasses) this type is the answer to.
     answers: ClassVar[tuple[type[DomainError], ...]] = ()
 
@@ -36,19 +44,24 @@ class UserError:
         return cls.of(error)
 
 
-@strawberry.type(description="An input value breaks a rule (length, range, format).")
+@strawberry.type(
+    description="An input value breaks a rule (length, range, format); code `VALIDATION_ERROR`."
+)
 class ValidationError(UserError):
     answers = (InvalidInput,)
 
 
-@strawberry.type(description="The record named by an id does not exist.")
+@strawberry.type(
+    description="The record named by an id does not exist, or the caller may not see it; code "
+    "`NOT_FOUND`."
+)
 class NotFoundError(UserError):
     answers = (EntityNotFound,)
 
 
 @strawberry.type(
     description="Too many attempts of this kind (failed logins or password checks, refused "
-    "orders); retry after `retryAfter` seconds."
+    "orders); retry after `retryAfter` seconds. Code `RATE_LIMITED`."
 )
 class RateLimitedError(UserError):
     retry_after: int = strawberry.field(description="Seconds until a retry may succeed.")

@@ -14,28 +14,31 @@ from gql.inventory import models, service
 from gql.inventory.types import InsufficientStockError, StockMovement
 
 
-@strawberry.type
+@strawberry.type(description="The stock changed.")
 class AdjustStockSuccess:
-    movement: StockMovement
+    movement: StockMovement = strawberry.field(description="The ledger row of the change.")
 
 
 AdjustStockResult = Annotated[
     AdjustStockSuccess | InsufficientStockError | ValidationError | NotFoundError,
-    strawberry.union("AdjustStockResult"),
+    strawberry.union("AdjustStockResult", description="The change, or why nothing changed."),
 ]
 
 
 @strawberry.type
 class InventoryMutation:
     @strawberry.mutation(
-        description="Add or remove units by hand; stock never goes below zero.",
+        description="Add or remove units by hand; stock never goes below zero. Needs "
+        "`inventory:write`.",
         extensions=requires("inventory:write"),
     )
     @returns_user_errors
     async def adjust_stock(
         self,
         info: Info,
-        product_id: Annotated[strawberry.ID, strawberry.argument(description="The product.")],
+        product_id: Annotated[
+            strawberry.ID, strawberry.argument(description="The product's `id`.")
+        ],
         delta: Annotated[
             int,
             strawberry.argument(

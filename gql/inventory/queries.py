@@ -1,8 +1,10 @@
 """Inventory queries: the stock ledger."""
 
+from typing import Annotated
+
 import strawberry
 
-from gql.graphql.connections import Connection
+from gql.graphql.connections import AFTER, FIRST, Connection
 from gql.graphql.context import Info
 from gql.graphql.ids import parse_id
 from gql.graphql.permissions import requires
@@ -13,15 +15,22 @@ from gql.inventory.types import StockMovement
 @strawberry.type
 class InventoryQuery:
     @strawberry.field(
-        description="The stock ledger in ledger order, of one product or of all.",
+        description="The stock ledger, oldest movement first, of one product or of all. Needs "
+        "`inventory:read`.",
         extensions=requires("inventory:read"),
     )
     async def stock_movements(
         self,
         info: Info,
-        product_id: strawberry.ID | None = None,
-        first: int | None = None,
-        after: str | None = None,
+        product_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Only this product's movements (none for an unknown id); omitted: "
+                "every product's."
+            ),
+        ] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[StockMovement]:
         """An unknown product has an empty ledger."""
         product = parse_id(product_id, "Product") if product_id is not None else None

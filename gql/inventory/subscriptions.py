@@ -9,7 +9,7 @@ subscriber's task only writes the shared frame to its socket.
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Hashable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 
@@ -80,14 +80,31 @@ class InventorySubscription:
     @strawberry.subscription(
         description="Every committed stock movement of the given products (all when omitted), "
         'in ledger order. With `after` (an event\'s `cursor`, or "0" for the beginning) the '
-        "ledger is replayed first, then events follow live, with no gap and no duplicate.",
+        "ledger is replayed first, then events follow live, with no gap and no duplicate. "
+        "Needs `inventory:read`. It ends with an error carrying `resumeAfter` (the last sent "
+        "event's cursor) when the access token expires, the session ends, the permission is "
+        "withdrawn, or the caller falls SUBSCRIPTION_QUEUE_SIZE (256 by default) events behind "
+        "(SLOW_CONSUMER).",
         extensions=requires(REQUIRED),
     )
     async def stock_changed(
         self,
         info: Info,
-        product_ids: list[strawberry.ID] | None = None,
-        after: strawberry.ID | None = None,
+        product_ids: Annotated[
+            list[strawberry.ID] | None,
+            strawberry.argument(
+                description="Only events of these products (unknown ids match nothing); "
+                "omitted: every product."
+            ),
+        ] = None,
+        after: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(
+                description="Replay the ledger after this point first: an event's `cursor`, "
+                '"0" for the beginning, or a '
+                "movement's `id`. Omitted: live events only."
+            ),
+        ] = None,
     ) -> AsyncGenerator[StockEvent, None]:
         """Ends with an error when the caller's session ends or when it reads too slowly."""
         context = info.context

@@ -8,6 +8,7 @@ import strawberry
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
 from gql.core.errors import DomainError, Forbidden
+from gql.graphql import compat
 from gql.graphql.context import Info
 from gql.graphql.ids import to_global_id
 from gql.graphql.node import Node, load_keys
@@ -23,10 +24,20 @@ from gql.orders.types import Order
 StockMovementReason = strawberry.enum(
     models.MovementReason, name="StockMovementReason", description="Why the stock changed."
 )
+compat.describe_enum_values(
+    StockMovementReason,
+    {
+        "RESTOCK": "Units came in: by adjustStock, or a new product's opening stock.",
+        "ADJUSTMENT": "A correction by hand (adjustStock), up or down.",
+        "ORDER": "Units sold by placeOrder.",
+        "CANCELLATION": "Units put back by cancelOrder.",
+    },
+)
 
 
 STOCK_LEVELS = "inventory:read"
 HIDDEN = "null unless the caller holds inventory:read (stock levels are not public)"
+GUARDED = "needs `inventory:read` (without it: null, with a FORBIDDEN error)"
 
 
 def _product_id(product_id: int) -> strawberry.ID:
@@ -35,18 +46,25 @@ def _product_id(product_id: int) -> strawberry.ID:
 
 @strawberry.type(description="A product short of what was asked.")
 class StockShortage:
-    product_id: strawberry.ID
-    requested: int
+    product_id: strawberry.ID = strawberry.field(description="The `id` of the short product.")
+    requested: int = strawberry.field(
+        description="Units asked for (the lines of one product together)."
+    )
     available: int | None = strawberry.field(description=f"Units there are; {HIDDEN}.")
 
 
-@strawberry.type(description="Not enough stock; `shortages` lists every short product.")
+@strawberry.type(
+    description="Not enough stock, so nothing changed; `shortages` lists every short product. "
+    "Code `INSUFFICIENT_STOCK`."
+)
 class InsufficientStockError(UserError):
     requested: int = strawberry.field(description="Units asked for of the first short product.")
     available: int | None = strawberry.field(
         description=f"Units there are of the first short product; {HIDDEN}."
     )
-    shortages: list[StockShortage]
+    shortages: list[StockShortage] = strawberry.field(
+        description="Every short product, by product id."
+    )
 
     answers = (InsufficientStock,)
 
@@ -80,14 +98,19 @@ class InsufficientStockError(UserError):
 
 @strawberry.interface(description="A committed change of a product's stock.")
 class StockChange:
-    id: strawberry.ID
-    delta: int
+    id: strawberry.ID = strawberry.field(
+        description="Global id of the movement (a StockEvent has its own; `node` refetches "
+        "a StockMovement)."
+    )
+    delta: int = strawberry.field(
+        description="Units added (positive) or taken (negative); never 0."
+    )
     quantity_after: int | None = strawberry.field(
-        description=f"Units in stock after the change; {HIDDEN}.",
+        description=f"Units in stock after the change; {GUARDED}.",
         extensions=requires(STOCK_LEVELS),
     )
-    reason: models.MovementReason
-    created_at: datetime
+    reason: models.MovementReason = strawberry.field(description="Why the stock changed.")
+    created_at: datetime = strawberry.field(description="When the change was made (UTC).")
     product_db_id: strawberry.Private[int]
     order_db_id: strawberry.Private[int | None]
 
@@ -112,7 +135,8 @@ class StockChange:
         return Product.from_model(product)
 
     @strawberry.field(
-        description="The order behind an ORDER or CANCELLATION movement.",
+        description="The order behind an ORDER or CANCELLATION movement, else null; needs "
+        "`order:read_all` (without it: null, with a FORBIDDEN error).",
         extensions=requires("order:read_all"),
     )
     async def order(self, info: Info) -> Order | None:

@@ -19,48 +19,53 @@ from gql.inventory.errors import InsufficientStock
 from gql.inventory.types import InsufficientStockError
 from gql.orders import refusals, service
 from gql.orders.models import Order as OrderModel
+from gql.orders.service import MAX_IDEMPOTENCY_KEY, MAX_LINES
 from gql.orders.types import Order, OrderNotCancellableError
 
 
-@strawberry.input
+@strawberry.input(description="A product and how many units of it to buy.")
 class OrderLineInput:
-    product_id: strawberry.ID
+    product_id: strawberry.ID = strawberry.field(description="The product's `id`.")
     quantity: int = strawberry.field(
         description="Units, 1 to ORDER_LINE_MAX_QUANTITY (100 unless the shop says otherwise)."
     )
 
 
-@strawberry.input
+@strawberry.input(description="What to buy.")
 class PlaceOrderInput:
     lines: list[OrderLineInput] = strawberry.field(
-        description="1 to 100 lines; lines of the same product are merged."
+        description=f"1 to {MAX_LINES} lines; lines of the same product are merged."
     )
     idempotency_key: str | None = strawberry.field(
         default=None,
-        description="Sending the same key again returns the first order, never a second.",
+        description="Sending the same key again returns the first order, never a second. "
+        f"1 to {MAX_IDEMPOTENCY_KEY} characters, one's own: other customers' keys do not "
+        "clash.",
     )
 
 
-@strawberry.type
+@strawberry.type(description="The order was placed (or, with a known idempotency key, found).")
 class PlaceOrderSuccess:
-    order: Order
+    order: Order = strawberry.field(description="The order.")
     replayed: bool = strawberry.field(
         description="True when the idempotency key had already placed this order."
     )
 
 
-@strawberry.type
+@strawberry.type(description="The order was cancelled and its units put back in stock.")
 class CancelOrderSuccess:
-    order: Order
+    order: Order = strawberry.field(description="The cancelled order.")
 
 
 PlaceOrderResult = Annotated[
     PlaceOrderSuccess | InsufficientStockError | RateLimitedError | ValidationError | NotFoundError,
-    strawberry.union("PlaceOrderResult"),
+    strawberry.union("PlaceOrderResult", description="The order, or why none was placed."),
 ]
 CancelOrderResult = Annotated[
     CancelOrderSuccess | OrderNotCancellableError | NotFoundError,
-    strawberry.union("CancelOrderResult"),
+    strawberry.union(
+        "CancelOrderResult", description="The cancelled order, or why nothing changed."
+    ),
 ]
 
 
@@ -68,12 +73,20 @@ CancelOrderResult = Annotated[
 class OrderMutation:
     @strawberry.mutation(
         description="Buy: every line in stock, or nothing changes. Orders refused for want of "
-        "stock are counted per customer: past ORDER_REFUSALS_PER_CUSTOMER in the window, a "
-        "refusal answers RateLimitedError instead of InsufficientStockError.",
+        "stock are counted per customer: past ORDER_REFUSALS_PER_CUSTOMER (5 by default) in "
+        "ORDER_REFUSAL_WINDOW_SECONDS (900 by default), a refusal answers RateLimitedError "
+        "instead of InsufficientStockError. Needs `order:create`.",
         extensions=requires("order:create"),
     )
     @returns_user_errors
-    async def place_order(self, info: Info, input: PlaceOrderInput) -> PlaceOrderResult:
+    async def place_order(
+        self,
+        info: Info,
+        input: Annotated[
+            PlaceOrderInput,
+            strawberry.argument(description="The lines to buy and an optional idempotency key."),
+        ],
+    ) -> PlaceOrderResult:
         """Prices are snapshotted; the product rows are locked in id order."""
         # Read now: a retried attempt follows a rollback, which expires the loaded user.
         context = info.context
@@ -101,11 +114,16 @@ class OrderMutation:
 
     @strawberry.mutation(
         description="Cancel a PLACED order and put its units back: one's own while holding "
-        "order:create, or any with order:manage.",
+        "`order:create`, or any with `order:manage` (without it, another customer's order "
+        "reads as missing).",
         extensions=requires_any("order:create", "order:manage"),
     )
     @returns_user_errors
-    async def cancel_order(self, info: Info, id: strawberry.ID) -> CancelOrderResult:
+    async def cancel_order(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's `id`.")],
+    ) -> CancelOrderResult:
         """A second cancel is an error and restores nothing."""
         # Read now: a retried attempt follows a rollback, which expires the loaded user.
         actor_id = (await info.context.require_viewer()).user.id

@@ -1,8 +1,10 @@
 """Order queries: one's own orders, or all with order:read_all."""
 
+from typing import Annotated
+
 import strawberry
 
-from gql.graphql.connections import Connection
+from gql.graphql.connections import AFTER, FIRST, Connection
 from gql.graphql.context import Info
 from gql.graphql.ids import parse_id
 from gql.graphql.permissions import authenticated
@@ -13,10 +15,15 @@ from gql.orders.types import READ_ALL, Order
 @strawberry.type
 class OrderQuery:
     @strawberry.field(
-        description="One order; another customer's reads exactly like a missing one.",
+        description="One order, or null; another customer's reads exactly like a missing one "
+        "(unless the caller holds `order:read_all`). Needs a signed-in caller.",
         extensions=authenticated(),
     )
-    async def order(self, info: Info, id: strawberry.ID) -> Order | None:
+    async def order(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The order's `id`.")],
+    ) -> Order | None:
         """Null when missing or not visible to the caller."""
         viewer = await info.context.require_viewer()
         may_read_all = READ_ALL in await info.context.permissions()
@@ -30,11 +37,15 @@ class OrderQuery:
         return Order.from_model(order) if order else None
 
     @strawberry.field(
-        description="Orders, newest first: one's own, or everyone's with order:read_all.",
+        description="Orders, newest first: one's own, or everyone's with `order:read_all`. "
+        "Needs a signed-in caller.",
         extensions=authenticated(),
     )
     async def orders(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Order]:
         """A keyset page of orders."""
         viewer = await info.context.require_viewer()

@@ -10,6 +10,7 @@ from gql.auth.loaders import user_by_id
 from gql.auth.types import User
 from gql.catalog.loaders import product_by_id
 from gql.catalog.types import Product
+from gql.graphql import compat
 from gql.graphql.context import Info
 from gql.graphql.ids import to_global_id
 from gql.graphql.node import Node, load_keys
@@ -20,14 +21,27 @@ from gql.orders.loaders import lines_by_order_id, order_by_id
 
 READ_ALL = "order:read_all"
 
-OrderStatus = strawberry.enum(models.OrderStatus, name="OrderStatus")
+OrderStatus = strawberry.enum(
+    models.OrderStatus, name="OrderStatus", description="Where an order stands."
+)
+compat.describe_enum_values(
+    OrderStatus,
+    {
+        "PLACED": "Placed: its units were taken from stock.",
+        "CANCELLED": "Cancelled: its units were put back in stock.",
+    },
+)
 
 
 @strawberry.type(description="A product on an order, at the price it was sold for.")
 class OrderLine:
-    quantity: int
-    unit_price: Decimal
-    line_total: Decimal
+    quantity: int = strawberry.field(
+        description="Units bought (the order's lines of one product together)."
+    )
+    unit_price: Decimal = strawberry.field(
+        description='The price of one unit when the order was placed, such as "19.99".'
+    )
+    line_total: Decimal = strawberry.field(description="unitPrice times quantity.")
     product_db_id: strawberry.Private[int]
 
     @classmethod
@@ -40,7 +54,7 @@ class OrderLine:
             product_db_id=line.product_id,
         )
 
-    @strawberry.field
+    @strawberry.field(description="The product bought (it cannot be deleted while ordered).")
     async def product(self, info: Info) -> Product:
         """Batched per request."""
         product = await info.context.loader(product_by_id).load(self.product_db_id)
@@ -50,11 +64,15 @@ class OrderLine:
 
 @strawberry.type(description="A customer's purchase.")
 class Order(Node):
-    id: strawberry.ID
-    status: models.OrderStatus
-    total: Decimal
-    created_at: datetime
-    cancelled_at: datetime | None
+    id: strawberry.ID = strawberry.field(description="Global id of the order.")
+    status: models.OrderStatus = strawberry.field(description="PLACED or CANCELLED.")
+    total: Decimal = strawberry.field(
+        description="The sum of the line totals, at the prices of when it was placed."
+    )
+    created_at: datetime = strawberry.field(description="When the order was placed (UTC).")
+    cancelled_at: datetime | None = strawberry.field(
+        description="When the order was cancelled (UTC); null while it is PLACED."
+    )
     db_id: strawberry.Private[int]
     customer_db_id: strawberry.Private[int]
 
@@ -98,6 +116,6 @@ class Order(Node):
         return User.from_model(user)
 
 
-@strawberry.type(description="Only a PLACED order can be cancelled.")
+@strawberry.type(description="Only a PLACED order can be cancelled; code `ORDER_NOT_CANCELLABLE`.")
 class OrderNotCancellableError(UserError):
     answers = (OrderNotCancellable,)

@@ -1,10 +1,12 @@
 """What gql.graphql.compat assumes of Strawberry and graphql-core: an upgrade that breaks
 an assumption fails here, naming it (the differential test then compares behaviour)."""
 
+import enum
 import inspect
 
+import pytest
 import strawberry
-from graphql import GraphQLSchema
+from graphql import GraphQLEnumType, GraphQLSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
@@ -59,3 +61,26 @@ def test_strawberrys_internals_are_where_compat_reads_them() -> None:
     # gql.realtime.websocket replaces these two: their shape must not have moved.
     assert _parameters(handler.run_operation)[1:] == ["operation"]
     assert _parameters(handler.handle) == ["self"]
+
+
+def test_descriptions_set_after_a_type_is_made_reach_the_schema() -> None:
+    class Size(enum.StrEnum):
+        SMALL = "SMALL"
+        LARGE = "LARGE"
+
+    strawberry.enum(Size, description="How big.")
+    compat.describe_enum_values(Size, {"SMALL": "Fits in a hand."})
+
+    @strawberry.type
+    class Query:
+        size: Size = Size.SMALL
+
+    compat.describe(Query, "The root.")
+    core = compat.core_schema(strawberry.Schema(query=Query))
+    size = core.get_type("Size")
+    assert isinstance(size, GraphQLEnumType)
+    assert core.query_type is not None and core.query_type.description == "The root."
+    assert size.values["SMALL"].description == "Fits in a hand."
+    assert size.values["LARGE"].description is None
+    with pytest.raises(ValueError, match="MEDIUM"):
+        compat.describe_enum_values(Size, {"MEDIUM": "No such value."})
