@@ -3,6 +3,8 @@ Strawberry's and graphql-relay's), and their database keys."""
 
 import base64
 import binascii
+import functools
+from typing import cast
 
 import strawberry
 
@@ -15,9 +17,11 @@ MAX_DB_ID = 2**31 - 1
 MAX_KEY_LENGTH = 64
 
 
+# Pages show the same objects again and again: an encoded id is reused, not rebuilt.
+@functools.lru_cache(maxsize=16384)
 def to_global_id(type_name: str, key: int | str) -> strawberry.ID:
     """The global id of the `type_name` object with database key `key`."""
-    return strawberry.ID(base64.b64encode(f"{type_name}:{key}".encode()).decode())
+    return cast(strawberry.ID, base64.b64encode(f"{type_name}:{key}".encode()).decode())
 
 
 def from_global_id(value: str) -> tuple[str, str] | None:
