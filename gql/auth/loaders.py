@@ -4,6 +4,7 @@ from aiodataloader import DataLoader
 
 from gql.auth import models, roles, sessions
 from gql.graphql.context import Context
+from gql.graphql.loaders import rows_by_key
 
 
 def roles_by_user_id(context: Context) -> DataLoader[int, list[models.Role]]:
@@ -30,32 +31,14 @@ def permissions_by_role_id(context: Context) -> DataLoader[int, list[models.Perm
 
 def role_by_id(context: Context) -> DataLoader[int, models.Role | None]:
     """Roles by id in one statement."""
-
-    async def load(role_ids: list[int]) -> list[models.Role | None]:
-        async with context.session() as session:
-            found = await roles.roles_by_ids(session, role_ids)
-        return [found.get(role_id) for role_id in role_ids]
-
-    return DataLoader(load)
+    return rows_by_key(context, roles.roles_by_ids)
 
 
 def session_by_id(context: Context) -> DataLoader[str, models.AuthSession | None]:
     """Sessions by id in one statement."""
-
-    async def load(session_ids: list[str]) -> list[models.AuthSession | None]:
-        async with context.session() as session:
-            found = await sessions.sessions_by_ids(session, session_ids)
-        return [found.get(session_id) for session_id in session_ids]
-
-    return DataLoader(load)
+    return rows_by_key(context, sessions.sessions_by_ids)
 
 
 def user_by_id(context: Context) -> DataLoader[int, models.User | None]:
     """Users by id in one statement."""
-
-    async def load(user_ids: list[int]) -> list[models.User | None]:
-        async with context.session() as session:
-            found = await roles.users_by_ids(session, user_ids)
-        return [found.get(user_id) for user_id in user_ids]
-
-    return DataLoader(load)
+    return rows_by_key(context, roles.users_by_ids)

@@ -4,6 +4,7 @@ from aiodataloader import DataLoader
 
 from gql.catalog import listing, models
 from gql.graphql.context import Context
+from gql.graphql.loaders import rows_by_key
 
 
 def images_by_product_id(context: Context) -> DataLoader[int, list[listing.ImageRow]]:
@@ -19,21 +20,9 @@ def images_by_product_id(context: Context) -> DataLoader[int, list[listing.Image
 
 def image_by_id(context: Context) -> DataLoader[int, listing.ImageRow | None]:
     """Images by id in one statement."""
-
-    async def load(image_ids: list[int]) -> list[listing.ImageRow | None]:
-        async with context.session() as session:
-            found = await listing.images_by_ids(session, image_ids)
-        return [found.get(image_id) for image_id in image_ids]
-
-    return DataLoader(load)
+    return rows_by_key(context, listing.images_by_ids)
 
 
 def product_by_id(context: Context) -> DataLoader[int, models.Product | None]:
     """Products by id in one statement."""
-
-    async def load(product_ids: list[int]) -> list[models.Product | None]:
-        async with context.session() as session:
-            found = await listing.products_by_ids(session, product_ids)
-        return [found.get(product_id) for product_id in product_ids]
-
-    return DataLoader(load)
+    return rows_by_key(context, listing.products_by_ids)

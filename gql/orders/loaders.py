@@ -1,9 +1,9 @@
 """Per-request DataLoaders of orders."""
 
 from aiodataloader import DataLoader
-from sqlalchemy import select
 
 from gql.graphql.context import Context
+from gql.graphql.loaders import rows_by_key
 from gql.orders import models, service
 
 
@@ -20,11 +20,4 @@ def lines_by_order_id(context: Context) -> DataLoader[int, list[models.OrderLine
 
 def order_by_id(context: Context) -> DataLoader[int, models.Order | None]:
     """Orders by id in one statement."""
-
-    async def load(order_ids: list[int]) -> list[models.Order | None]:
-        async with context.session() as session:
-            rows = await session.scalars(select(models.Order).where(models.Order.id.in_(order_ids)))
-            found = {order.id: order for order in rows}
-        return [found.get(order_id) for order_id in order_ids]
-
-    return DataLoader(load)
+    return rows_by_key(context, service.orders_by_ids)

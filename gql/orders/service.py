@@ -211,6 +211,12 @@ async def cancel_order(
     return order, movements
 
 
+async def orders_by_ids(session: AsyncSession, order_ids: list[int]) -> dict[int, Order]:
+    """Orders by id, whoever's, in one statement."""
+    rows = await session.scalars(select(Order).where(Order.id.in_(order_ids)))
+    return {order.id: order for order in rows}
+
+
 async def get_order(
     session: AsyncSession, order_id: int, *, viewer_id: int, may_read_all: bool
 ) -> Order | None:
