@@ -9,7 +9,7 @@ GRAPHIQL_ASSETS := gql/static/graphiql/vendor/manifest.json
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install install-dev assets browser migrate seed run serve lint test test-newest \
-	constraints schema schema-check bench bench-tools clean
+	constraints schema schema-check client bench bench-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -102,6 +102,12 @@ schema: install                      ## rewrite schema.graphql from the live sch
 schema-check: install                ## fail on a breaking schema change since BASE (HEAD~1)
 	scripts/check-schema-compat $(BASE)
 
+# ariadne-codegen runs from its own .venv-codegen (examples/codegen-requirements.txt): it
+# needs a graphql-core and a ruff older than the app's. tests/test_typed_client.py fails when
+# examples/gql_client/ differs from what this writes.
+client: install-dev                  ## regenerate the typed client examples/gql_client/
+	$(BIN)/python examples/codegen.py
+
 clean:
-	rm -rf $(VENV) $(NEWEST) .pytest_cache .mypy_cache .ruff_cache *.egg-info gql.db gql.db-shm gql.db-wal \
+	rm -rf $(VENV) $(NEWEST) .venv-codegen .pytest_cache .mypy_cache .ruff_cache *.egg-info gql.db gql.db-shm gql.db-wal \
 		graphiql/node_modules gql/static/graphiql/vendor test-output

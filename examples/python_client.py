@@ -1,5 +1,7 @@
 """A Python client of gql: log in, read a page of products, follow stock changes live,
-refresh the token. Needs httpx and websockets (`pip install httpx websockets`).
+refresh the token. It calls the API through the typed client beside it, gql_client/, which
+ariadne-codegen generates from schema.graphql and operations.graphql (`make client`); that
+needs httpx, pydantic and websockets (`pip install httpx pydantic websockets`).
 
     python examples/python_client.py --email staff@example.com --password gql-demo-staff
 
@@ -9,35 +11,11 @@ Prints one JSON object per step, so its output can be read by people and program
 import argparse
 import asyncio
 import json
+from contextlib import aclosing
 from typing import Any
 
 import httpx
-from websockets.asyncio.client import connect
-
-LOGIN = """
-mutation Login($email: String!, $password: String!) {
-  login(input: {email: $email, password: $password}) {
-    __typename
-    ... on AuthPayload { accessToken refreshToken expiresIn user { email } }
-    ... on UserError { code message }
-  }
-}"""
-PRODUCTS = """
-query Products($first: Int!) {
-  products(first: $first) {
-    totalCount
-    edges { node { id name price inStock } }
-    pageInfo { hasNextPage endCursor }
-  }
-}"""
-STOCK_CHANGED = """
-subscription StockChanged {
-  stockChanged { id delta quantityAfter reason product { sku stock } }
-}"""
-REFRESH = """
-mutation Refresh($token: String!) {
-  refreshToken(refreshToken: $token) { accessToken refreshToken expiresIn }
-}"""
+from gql_client import GqlClient, LoginLoginAuthPayload
 
 
 def show(step: str, **details: Any) -> None:
@@ -45,46 +23,40 @@ def show(step: str, **details: Any) -> None:
     print(json.dumps({"step": step, **details}), flush=True)
 
 
-async def graphql(
-    http: httpx.AsyncClient, query: str, variables: dict[str, Any], token: str | None = None
-) -> dict[str, Any]:
-    """POST one operation; raise on request-level errors."""
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    response = await http.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
-    body: dict[str, Any] = response.json()
-    if body.get("errors"):
-        raise RuntimeError(body["errors"])
-    data: dict[str, Any] = body["data"]
-    return data
+class Client(GqlClient):
+    """The generated client, saying when its subscription is on its way to the server (the
+    generated one calls nothing of ours between sending it and the first event)."""
 
-
-async def follow_stock(url: str, token: str, events: int) -> None:
-    """Subscribe over graphql-transport-ws and print `events` stock changes."""
-    async with connect(
-        url.replace("http", "ws", 1) + "/graphql", subprotocols=["graphql-transport-ws"]
-    ) as ws:  # type: ignore[list-item]
-        await ws.send(
-            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
-        )
-        while json.loads(await ws.recv())["type"] != "connection_ack":
-            pass
-        await ws.send(
-            json.dumps({"id": "1", "type": "subscribe", "payload": {"query": STOCK_CHANGED}})
-        )
+    async def _send_subscribe(self, *args: Any, **kwargs: Any) -> None:
+        await super()._send_subscribe(*args, **kwargs)
         show("subscribed")
-        received = 0
-        while received < events:
-            message = json.loads(await ws.recv())
-            if message["type"] == "ping":
-                await ws.send(json.dumps({"type": "pong"}))
-            elif message["type"] == "next":
-                received += 1
-                show("event", **message["payload"]["data"]["stockChanged"])
-            elif message["type"] in ("error", "complete"):
-                raise RuntimeError(message)
-        await ws.send(json.dumps({"id": "1", "type": "complete"}))
+
+
+async def follow_stock(client: Client, events: int) -> None:
+    """Subscribe over graphql-transport-ws and print `events` stock changes."""
+    received = 0
+    async with aclosing(client.stock_changed()) as stream:
+        async for message in stream:
+            event = message.stock_changed
+            show(
+                "event",
+                id=event.id,
+                delta=event.delta,
+                quantityAfter=event.quantity_after,
+                reason=event.reason.value,
+                product={"sku": event.product.sku, "stock": event.product.stock},
+            )
+            received += 1
+            if received >= events:
+                break
+
+
+def positive(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 async def main() -> None:
@@ -92,27 +64,33 @@ async def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:8000")
     parser.add_argument("--email", default="staff@example.com")
     parser.add_argument("--password", default="gql-demo-staff")
-    parser.add_argument("--events", type=int, default=1, help="stock changes to wait for")
+    parser.add_argument("--events", type=positive, default=1, help="stock changes to wait for")
     args = parser.parse_args()
-    async with httpx.AsyncClient(base_url=args.url, timeout=30) as http:
-        login = (await graphql(http, LOGIN, {"email": args.email, "password": args.password}))[
-            "login"
-        ]
-        if login["__typename"] != "AuthPayload":
-            raise SystemExit(f"login failed: {login}")
-        show("login", user=login["user"]["email"], expiresIn=login["expiresIn"])
-        products = (await graphql(http, PRODUCTS, {"first": 5}))["products"]
+    endpoint = f"{args.url}/graphql"
+    async with httpx.AsyncClient(timeout=30) as http:
+        client = Client(url=endpoint, http_client=http)
+        login = (await client.login(email=args.email, password=args.password)).login
+        if not isinstance(login, LoginLoginAuthPayload):
+            raise SystemExit(f"login failed: {login.code}: {login.message}")
+        show("login", user=login.user.email, expiresIn=login.expires_in)
+        products = (await client.products(first=5)).products
         show(
             "products",
-            totalCount=products["totalCount"],
-            names=[e["node"]["name"] for e in products["edges"]],
+            totalCount=products.total_count,
+            names=[edge.node.name for edge in products.edges],
         )
-        await follow_stock(args.url, login["accessToken"], args.events)
-        refreshed = (await graphql(http, REFRESH, {"token": login["refreshToken"]}))["refreshToken"]
+        # Subscriptions send the access token in connection_init, not as a header.
+        live = Client(
+            http_client=http,
+            ws_url=endpoint.replace("http", "ws", 1),
+            ws_connection_init_payload={"Authorization": f"Bearer {login.access_token}"},
+        )
+        await follow_stock(live, args.events)
+        refreshed = (await client.refresh(refresh_token=login.refresh_token)).refresh_token
         show(
             "refreshed",
-            expiresIn=refreshed["expiresIn"],
-            newToken=refreshed["accessToken"] != login["accessToken"],
+            expiresIn=refreshed.expires_in,
+            newToken=refreshed.access_token != login.access_token,
         )
 
 
