@@ -31,6 +31,8 @@ logger = logging.getLogger("gql.costbudget")
 
 # Restored rows are deleted from the shared table at most this often (seconds).
 PRUNE_SECONDS = 5.0
+# Callers whose buckets are full again are forgotten (in memory) at most this often.
+SWEEP_SECONDS = 10.0
 
 
 class CostBucket(Base):
@@ -92,6 +94,7 @@ class CostBudget:
         self._spent: dict[str, list[float]] = {}
         self.pending: defaultdict[str, float] = defaultdict(float)  # charged, not yet shared
         self._swept = 0.0
+        self._sweep_every = max(SWEEP_SECONDS, self.refill_seconds)
         self._pruned = 0.0
 
     @property
@@ -115,7 +118,7 @@ class CostBudget:
         throttle status (after the charge) and, when refused, the whole seconds until the
         bucket holds enough (None: admitted)."""
         now = self.clock()
-        if now - self._swept > self.refill_seconds:
+        if now - self._swept > self._sweep_every:
             self._sweep(now)
         spent = self._in_use(caller, now)
         available = self.maximum - spent
@@ -159,27 +162,26 @@ class CostBudget:
         # Callers whose buckets are not full are read back even when this process charged
         # them nothing since: the others may have.
         callers = sorted(set(batch) | set(self._spent))  # one lock order everywhere
-        if not callers:
-            return
-        parameters: dict[str, Any] = {
-            "callers": callers,
-            "charged": [batch.get(caller, 0.0) for caller in callers],
-            "now": now,
-            "rate": float(self.restore_rate),
-        }
-        try:
-            async with new_session(database, write=True) as session:
-                # Losing the last few charges in a crash is fine; waiting for the disk is not.
-                await session.execute(text("SET LOCAL synchronous_commit = off"))
-                totals = (await session.execute(SHARE, parameters)).all()
-                await session.commit()
-        except Exception:
-            for caller, charged in batch.items():
-                self.pending[caller] += charged
-            raise
-        for caller, spent, updated_at in totals:
-            # What was charged here while the rows were written is not in them yet.
-            self._spent[caller] = [spent + self.pending.get(caller, 0.0), updated_at]
+        if callers:
+            parameters: dict[str, Any] = {
+                "callers": callers,
+                "charged": [batch.get(caller, 0.0) for caller in callers],
+                "now": now,
+                "rate": float(self.restore_rate),
+            }
+            try:
+                async with new_session(database, write=True) as session:
+                    # Losing the last charges in a crash is fine; waiting for the disk is not.
+                    await session.execute(text("SET LOCAL synchronous_commit = off"))
+                    totals = (await session.execute(SHARE, parameters)).all()
+                    await session.commit()
+            except Exception:
+                for caller, charged in batch.items():
+                    self.pending[caller] += charged
+                raise
+            for caller, spent, updated_at in totals:
+                # What was charged here while the rows were written is not in them yet.
+                self._spent[caller] = [spent + self.pending.get(caller, 0.0), updated_at]
         if now - self._pruned >= PRUNE_SECONDS:
             self._pruned = now
             async with new_session(database, write=True) as session:
