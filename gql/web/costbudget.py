@@ -33,6 +33,7 @@ logger = logging.getLogger("gql.costbudget")
 PRUNE_SECONDS = 5.0
 # Callers whose buckets are full again are forgotten (in memory) at most this often.
 SWEEP_SECONDS = 10.0
+CALLER_LENGTH = 80
 
 
 class CostBucket(Base):
@@ -41,7 +42,7 @@ class CostBucket(Base):
 
     __tablename__ = "cost_bucket"
 
-    caller: Mapped[str] = mapped_column(String(80), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(CALLER_LENGTH), primary_key=True)
     spent: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)  # seconds since the epoch
 
@@ -75,10 +76,11 @@ class OverBudget(RequestError):
 
 
 def caller_key(user_id: int | None, address: str | None) -> str:
-    """Whose budget pays: the signed-in user's, else the client address's."""
+    """Whose budget pays: the signed-in user's, else the client address's (as long as the
+    shared table's column allows)."""
     if user_id is not None:
         return f"user:{user_id}"
-    return f"address:{address or 'unknown'}"
+    return f"address:{address or 'unknown'}"[:CALLER_LENGTH]
 
 
 class CostBudget:
