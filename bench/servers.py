@@ -75,6 +75,9 @@ def gql(config: BenchConfig, db_port: int | None = None, **settings: str) -> Ser
         "GRAPHIQL": "false",
         # 64 connections from one address would exceed any sane per-client budget.
         "RATE_LIMIT_REQUESTS": "0",
+        # Likewise the cost budget (Q alone spends 451 points a request): it stays on, so that
+        # every request pays for being charged and for reporting it, but refills at once.
+        "COST_RESTORE_RATE": "1000000000",
         # S opens 5,000 sockets from one address.
         "WS_CONNECTIONS_PER_ADDRESS": "0",
         **settings,

@@ -27,6 +27,7 @@ from gql.graphql.context import Context, client_of, context_getter
 from gql.graphql.schema import schema
 from gql.realtime.hub import StockEventHub
 from gql.realtime.websocket import TransportWSHandler, WebSocketEndpoint
+from gql.web.costbudget import CostBudget
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import (
     GRAPHQL_PATH,
@@ -111,6 +112,7 @@ def _websocket_endpoint(
             hub=state.hub,
             long_lived=True,
             metrics=state.metrics,
+            cost_budget=state.cost_budget,
         )
 
     endpoint = WebSocketEndpoint(
@@ -199,6 +201,7 @@ def create_app(
         auth_check_seconds=settings.subscription_auth_check_seconds,
     )
     limiter = RateLimiter(settings.rate_limit_requests, settings.rate_limit_window_seconds)
+    cost_budget = CostBudget(settings.cost_budget_maximum, settings.cost_restore_rate)
     metrics = Metrics(db, lambda: len(hub.subscribers), settings.prometheus_multiproc_dir)
 
     @asynccontextmanager
@@ -211,6 +214,10 @@ def create_app(
         if limiter.enabled and not db.is_sqlite:
             background.append(
                 asyncio.create_task(limiter.sync_forever(db, settings.rate_limit_sync_seconds))
+            )
+        if cost_budget.enabled and not db.is_sqlite:
+            background.append(
+                asyncio.create_task(cost_budget.sync_forever(db, settings.rate_limit_sync_seconds))
             )
         if metrics.multiprocess_dir is not None:
             background.append(asyncio.create_task(metrics.refresh_forever()))
@@ -238,13 +245,14 @@ def create_app(
     app.state.auth = tools
     app.state.hub = hub
     app.state.rate_limiter = limiter
+    app.state.cost_budget = cost_budget
     app.state.metrics = metrics
     graphiql = GraphiQLPage.load() if settings.graphiql_enabled else None
     app.include_router(_graphql_router(settings, graphiql), prefix="/graphql")
     app.include_router(auth_router)
     if graphiql is not None and (assets := graphiql.assets()) is not None:
         app.mount(ASSETS_PATH, assets, name="graphiql")
-    cache = {"database": db, "auth": tools, "settings": settings}
+    cache = {"database": db, "auth": tools, "settings": settings, "budget": cost_budget}
     safelist = (
         load_safelist(settings.persisted_queries_safelist)
         if settings.persisted_queries == "safelist" and settings.persisted_queries_safelist

@@ -14,12 +14,14 @@ from gql.catalog.models import Product, ProductImage
 from gql.core.db import Base
 from gql.inventory.models import StockMovement
 from gql.orders.models import Order, OrderLine, OrderRefusal
+from gql.web.costbudget import CostBucket
 from gql.web.ratelimit import RateLimitWindow
 
 __all__ = [
     "AuthSession",
     "Base",
     "CatalogVersion",
+    "CostBucket",
     "LoginFailure",
     "Order",
     "OrderLine",

@@ -133,6 +133,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "ws_keepalive_seconds": 1.0,
         # The suite sends hundreds of requests from one address; rate-limit tests turn it on.
         "rate_limit_requests": 0,
+        # Likewise the cost budget (tests/web/test_cost_budget.py turns it on).
+        "cost_budget_maximum": 0,
         # Hundreds of concurrent SQLite writers queue for one lock: on a slow, shared CI
         # machine the last ones wait longer than the 5 s default (correctness is tested).
         "sqlite_busy_timeout_ms": 60_000,
@@ -284,6 +286,15 @@ async def execute(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+def without_cost(body: dict[str, Any]) -> dict[str, Any]:
+    """An answer without its `extensions.cost` (every answer reports its cost; most tests
+    compare the rest)."""
+    extensions = body.get("extensions")
+    if not isinstance(extensions, dict) or set(extensions) != {"cost"}:
+        return body
+    return {key: value for key, value in body.items() if key != "extensions"}
 
 
 class LiveServer:

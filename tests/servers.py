@@ -52,6 +52,7 @@ class ServerProcess:
             "PORT": str(self.port),
             "PURGE_INTERVAL_SECONDS": "0",
             "RATE_LIMIT_REQUESTS": "0",
+            "COST_BUDGET_MAXIMUM": "0",
             "SQLITE_BUSY_TIMEOUT_MS": "60000",  # as in tests.conftest.make_settings
             **settings,
         }

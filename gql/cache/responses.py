@@ -50,8 +50,11 @@ from gql.core.errors import RequestError
 from gql.core.observability import current_request
 from gql.graphql import compat
 from gql.graphql.caller import bearer_token, hand_over_caller
+from gql.graphql.execution.cost import CostReport, extensions_suffix, reporting
 from gql.graphql.execution.documents import parse_document, passes_checks
+from gql.graphql.execution.limits import executed, measure_operations
 from gql.graphql.schema import schema
+from gql.web.costbudget import CostBudget, caller_key
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
 
 logger = logging.getLogger("gql.cache")
@@ -69,6 +72,7 @@ class CatalogRead:
     """A request the cache may answer (the body itself is its key)."""
 
     operation_name: str | None
+    cost: int  # as the query limits measure it (gql.graphql.execution.limits)
 
 
 def catalog_query(
@@ -143,12 +147,18 @@ class CachedReads:
     ETag, and 304 for a matching If-None-Match); computes and remembers the others."""
 
     def __init__(
-        self, app: ASGIApp, database: Database, auth: AuthTools, settings: Settings
+        self,
+        app: ASGIApp,
+        database: Database,
+        auth: AuthTools,
+        settings: Settings,
+        budget: CostBudget | None = None,
     ) -> None:
         self.app = app
         self.database = database
         self.auth = auth
         self.settings = settings
+        self.budget = budget
         self.store = ResponseStore(settings.response_cache_size)
         # What was decided about recent request bodies, so that a hit does not parse or
         # measure the same document again.
@@ -183,19 +193,37 @@ class CachedReads:
         viewer, versions = access
         permission_scope = _scope_of(viewer)
         entry = self.store.get(key, permission_scope, versions)
-        if entry is not None:
+        cost = self._charge(request.cost, viewer, scope) if entry is not None else None
+        if entry is not None and cost is not None:
             record = current_request.get()
             if record is not None:
                 record.operation_name = request.operation_name
                 record.operation_type = "query"
-            await _send_cached(send, entry, headers.get("if-none-match"))
+            await _send_cached(send, entry, headers.get("if-none-match"), cost)
             return
         # The request runs as this very read of the caller saw them: the answer is computed
-        # with the permissions it is kept under.
+        # with the permissions it is kept under. (Over its cost budget, it is refused there.)
         hand_over_caller(scope, viewer)
-        with recording() as dependencies:
-            remembering = self._remembering(send, key, permission_scope, versions, dependencies)
+        with recording() as dependencies, reporting() as report:
+            remembering = self._remembering(
+                send, key, permission_scope, versions, dependencies, report
+            )
             await self.app(scope, replay, remembering)
+
+    def _charge(self, cost: int, viewer: Viewer | None, scope: Scope) -> dict[str, Any] | None:
+        """`extensions.cost` of a cached answer, its cost charged to the caller's budget as
+        for any query; None when the budget cannot pay (the full request refuses it)."""
+        budget = self.budget
+        reported: dict[str, Any] = {"requestedQueryCost": cost}
+        if budget is None or not budget.enabled:
+            return reported
+        address = scope["client"][0] if scope.get("client") else None
+        caller = caller_key(viewer.user.id if viewer is not None else None, address)
+        status, retry_after = budget.charge(caller, cost)
+        if retry_after is not None:
+            return None
+        reported["throttleStatus"] = status
+        return reported
 
     def _catalog_read(self, body: bytes) -> "CatalogRead | None":
         """What the log needs of a cacheable request; None for any other."""
@@ -222,11 +250,13 @@ class CachedReads:
         if operation is None:
             return None
         # Invalid or over a limit: the full request reports it, before any SQL runs.
-        if not passes_checks(
-            compat.core_schema(schema), query, document, self.settings, variables or {}
-        ):
+        core = compat.core_schema(schema)
+        if not passes_checks(core, query, document, self.settings, variables or {}):
             return None
-        return CatalogRead(operation.name.value if operation.name else None)
+        picked = executed(measure_operations(core, document, variables or {}), operation_name)
+        if picked is None:
+            return None
+        return CatalogRead(operation.name.value if operation.name else None, picked[1].cost)
 
     async def _access(
         self, authorization: str | None, product_ids: tuple[int, ...]
@@ -271,9 +301,11 @@ class CachedReads:
         permission_scope: str,
         versions: CatalogVersions,
         dependencies: ReadDependencies,
+        report: CostReport,
     ) -> Send:
         """A `send` that keeps a successful answer, with what it was computed from, and
-        gives it an ETag."""
+        gives it an ETag. What is kept, and tagged, is the answer without the caller's own
+        `extensions.cost` (each answer served from it gets its caller's)."""
         start: Message | None = None
         chunks: list[bytes] = []
 
@@ -289,10 +321,16 @@ class CachedReads:
             if message.get("more_body", False):
                 return
             body = b"".join(chunks)
-            etag = _etag(body)
+            shared = _without_cost(body, report)
             # A key named "errors" can only be the response's own: string values that
             # contain the word have their quotes escaped.
-            if start["status"] == 200 and b'"errors"' not in body and dependencies.consistent:
+            if (
+                start["status"] == 200
+                and b'"errors"' not in body
+                and dependencies.consistent
+                and shared is not None
+            ):
+                etag = _etag(shared)
                 headers = [
                     (name, value)
                     for name, value in start["headers"]
@@ -305,7 +343,7 @@ class CachedReads:
                     product_ids=tuple(sorted(dependencies.products)),
                     products_version=sum(dependencies.products.values()),
                     headers=headers,
-                    body=body,
+                    body=shared,
                     etag=etag,
                 )
                 self.store.put(key, permission_scope, entry)
@@ -319,7 +357,20 @@ class CachedReads:
         return remember
 
 
-async def _send_cached(send: Send, entry: Entry, if_none_match: str | None) -> None:
+def _without_cost(body: bytes, report: CostReport) -> bytes | None:
+    """The answer without `extensions.cost` (the last member the GraphQL layer wrote, as
+    noted in `report`); None when it does not end that way."""
+    if report.cost is None:
+        return None
+    suffix = extensions_suffix(report.cost)
+    if not body.endswith(suffix):
+        return None
+    return body[: -len(suffix)] + b"}"
+
+
+async def _send_cached(
+    send: Send, entry: Entry, if_none_match: str | None, cost: dict[str, Any]
+) -> None:
     headers = [*entry.headers, (b"etag", entry.etag)]
     if if_none_match is not None and entry.etag.decode() in {
         tag.strip() for tag in if_none_match.split(",")
@@ -327,6 +378,7 @@ async def _send_cached(send: Send, entry: Entry, if_none_match: str | None) -> N
         await send({"type": "http.response.start", "status": 304, "headers": headers})
         await send({"type": "http.response.body", "body": b""})
         return
-    headers.append((b"content-length", str(len(entry.body)).encode()))
+    body = entry.body[:-1] + extensions_suffix(cost)
+    headers.append((b"content-length", str(len(body)).encode()))
     await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": entry.body})
+    await send({"type": "http.response.body", "body": body})

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     rate_limit_requests: int = Field(default=600, ge=0)
     rate_limit_window_seconds: int = Field(default=60, ge=1)
     rate_limit_sync_seconds: float = Field(default=0.25, gt=0)
+    # Cost budget of each caller (each user; each address when not signed in): a leaky
+    # bucket of this many points (0: off; else at least MAX_QUERY_COST, so that any query
+    # allowed runs on a full bucket), restored at this many points a second. Shared by every
+    # process through PostgreSQL, synchronised every RATE_LIMIT_SYNC_SECONDS.
+    cost_budget_maximum: int = Field(default=10_000, ge=0)
+    cost_restore_rate: int = Field(default=1_000, ge=1)
 
     # Browsers on these origins may call the API (comma-separated; empty: same origin only).
     cors_origins: Annotated[list[str], NoDecode] = []
@@ -142,6 +148,15 @@ class Settings(BaseSettings):
     def _safelist_needs_its_file(self) -> Self:
         if self.persisted_queries == "safelist" and self.persisted_queries_safelist is None:
             raise ValueError("PERSISTED_QUERIES=safelist needs PERSISTED_QUERIES_SAFELIST")
+        return self
+
+    @model_validator(mode="after")
+    def _cost_budget_fits_the_costliest_query(self) -> Self:
+        if 0 < self.cost_budget_maximum < self.max_query_cost:
+            raise ValueError(
+                "COST_BUDGET_MAXIMUM must be at least MAX_QUERY_COST (or 0: off), so that "
+                "every query within the limits can run on a full budget"
+            )
         return self
 
     @model_validator(mode="after")

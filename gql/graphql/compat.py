@@ -25,6 +25,11 @@ Strawberry:
 - `Info._raw_info`: graphql-core's resolve info behind Strawberry's Info;
 - `Schema._schema`: the graphql-core schema behind a Strawberry schema;
 - `validate_document`: the validation Strawberry runs (graphql-core's rules and its own);
+- extension hooks (gql.graphql.extensions' QueryLimits, refusing an operation over its cost
+  budget): an `on_execute` hook that sets `execution_context.result` stands for a query's
+  or mutation's execution (Strawberry's documented short cut); a subscription ignores it,
+  so the hook raises instead, and `Schema._stream` answers the exception as the
+  subscription's one result (a `next` message over graphql-transport-ws);
 - graphql-transport-ws: `_OperationStreamClosed` and the handler's `_send_result_stream`,
   which gql.realtime.websocket's TransportWSHandler uses while replacing `run_operation`
   and the receive loop `handle` (re-read both against Strawberry's on an upgrade);

@@ -19,6 +19,7 @@ from gql.graphql.caller import CALLER_KEY, Caller
 if TYPE_CHECKING:
     from gql.core.observability import Metrics
     from gql.realtime.hub import StockEventHub
+    from gql.web.costbudget import CostBudget
 
 LoaderT = TypeVar("LoaderT")
 
@@ -37,9 +38,12 @@ class Context(Caller, BaseContext):
         hub: "StockEventHub | None" = None,
         long_lived: bool = False,
         metrics: "Metrics | None" = None,
+        cost_budget: "CostBudget | None" = None,
     ) -> None:
         super().__init__()
         self.metrics = metrics
+        # Charged with each operation's cost before it executes (gql.graphql.extensions).
+        self.cost_budget = cost_budget
         self.database = database
         self.settings = settings
         self.auth = auth
@@ -176,6 +180,7 @@ async def context_getter(connection: HTTPConnection) -> AsyncIterator[Context]:
         hub=getattr(state, "hub", None),
         long_lived=connection.scope["type"] == "websocket",
         metrics=getattr(state, "metrics", None),
+        cost_budget=getattr(state, "cost_budget", None),
     )
     caller = connection.scope.get("state", {}).get(CALLER_KEY)
     if caller is not None:

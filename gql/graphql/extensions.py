@@ -1,11 +1,14 @@
 """Schema extensions: telemetry, operation kind, error codes and masking of unexpected
-errors, and the query limits applied to every operation."""
+errors, and the query limits and cost budget applied to every operation."""
 
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, GraphQLSyntaxError
+from graphql import OperationType as CoreOperationType
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from strawberry.extensions import MaskErrors, SchemaExtension
 from strawberry.types.graphql import OperationType
@@ -14,13 +17,17 @@ from gql.core.config import Settings
 from gql.core.errors import ErrorCode, RequestError
 from gql.core.observability import current_request
 from gql.graphql import compat
+from gql.graphql.execution.cost import CostReport, current_cost_report
 from gql.graphql.execution.documents import parse_document, rules_for, validate_cached
 from gql.graphql.execution.limits import (
     TOKEN_LIMIT_MARKER,
     Limits,
     directive_errors,
-    limit_errors,
+    executed,
+    measure_operations,
+    over_limits,
 )
+from gql.web.costbudget import caller_key, over_budget
 
 logger = logging.getLogger("gql.errors")
 
@@ -138,7 +145,11 @@ class CodedErrors(MaskErrors):
 class QueryLimits(SchemaExtension):
     """Applies the configured limits (and, in production, no introspection) to every
     operation, subscriptions included, before it executes; parses and validates each
-    distinct document once."""
+    distinct document once. Reports the operation's cost (`extensions.cost`: the cost the
+    limits measure) and charges it to the caller's cost budget before anything executes."""
+
+    report: CostReport
+    subscription = False
 
     def on_operation(self) -> Iterator[None]:
         """Cap the parser's tokens; choose the validation rules."""
@@ -146,6 +157,8 @@ class QueryLimits(SchemaExtension):
         # A context without settings (a bare schema.execute) gets the defaults.
         settings: Settings = getattr(execution.context, "settings", None) or DEFAULTS
         self.limits = Limits.of(settings)
+        # A transport's note for this operation (WebSocket operations, cached reads).
+        self.report = current_cost_report() or CostReport()
         execution.parse_options["max_tokens"] = self.limits.tokens
         execution.validation_rules = (*execution.validation_rules, *rules_for(settings))
         yield
@@ -172,6 +185,52 @@ class QueryLimits(SchemaExtension):
                 errors = validate_cached(
                     schema, execution.query, document, execution.validation_rules
                 )
-                errors += limit_errors(schema, document, self.limits, execution.variables or {})
+                valid = not errors
+                measured = measure_operations(schema, document, execution.variables or {})
+                errors += over_limits(measured, self.limits)
+                picked = executed(measured, execution.operation_name) if valid else None
+                if picked is not None:
+                    operation, measure = picked
+                    self.report.cost = {"requestedQueryCost": measure.cost}
+                    self.subscription = operation.operation == CoreOperationType.SUBSCRIPTION
             execution.pre_execution_errors = errors
         yield
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        """Charge the operation's cost to the caller's budget (the user's, else the
+        address's); over budget, nothing executes and the answer is RATE_LIMITED with
+        `retryAfter`. (After OperationKind: the caller is known by then.)"""
+        execution = self.execution_context
+        context = execution.context
+        budget = getattr(context, "cost_budget", None)
+        cost = self.report.cost
+        if budget is not None and budget.enabled and cost is not None:
+            viewer = await context.viewer()
+            caller = caller_key(viewer.user.id if viewer is not None else None, context.client.ip)
+            requested = cost["requestedQueryCost"]
+            status, retry_after = budget.charge(caller, requested)
+            cost["throttleStatus"] = status
+            if retry_after is not None:
+                refusal = over_budget(requested, status, retry_after)
+                if self.subscription:
+                    raise refusal  # Strawberry answers it as the subscription's first result
+                # A result set here stands for the execution, which never starts.
+                execution.result = GraphQLExecutionResult(
+                    data=None,
+                    errors=[
+                        GraphQLError(
+                            refusal.message, original_error=refusal, extensions=refusal.extensions
+                        )
+                    ],
+                )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        """`extensions.cost` of every answer; of a subscription's first message only."""
+        report = getattr(self, "report", None)
+        if report is None or report.cost is None:
+            return {}
+        if self.subscription:
+            return report.take() or {}
+        report.sent = True
+        return {"cost": report.cost}

@@ -94,7 +94,8 @@ def build_schema(execution_context_class: type[Any] = Executor) -> Schema:
         config=StrawberryConfig(scalar_map=SCALAR_MAP),
         execution_context_class=execution_context_class,
         # Telemetry first: it exits last, when CodedErrors has given every error its code.
-        extensions=[Telemetry, QueryLimits, OperationKind, CodedErrors],
+        # OperationKind before QueryLimits: the caller is known when the budget is charged.
+        extensions=[Telemetry, OperationKind, QueryLimits, CodedErrors],
     )
 
 

@@ -142,7 +142,7 @@ class InventorySubscription:
                 if isinstance(item, Frame):
                     assert target is not None
                     try:
-                        await target.send(item.text(target.prefix))
+                        await target.send(target.frame(item))
                     except Exception:
                         return  # the socket is gone; its handler ends the operation
                 else:
@@ -171,7 +171,7 @@ class LiveStockEvents:
         """Frames until the subscription ends; then the error payload it ends with."""
         while (item := await self.following.next_live()) is not None:
             assert isinstance(item, Frame)  # a grouped subscriber gets frames only
-            await target.send(item.text(target.prefix))
+            await target.send(target.frame(item))
         error = _ended(self.following)
         _close_if_session_ended(self.following.subscriber, self.context)
         formatted: dict[str, Any] = {"message": error.message}

@@ -12,7 +12,7 @@ generators) is freed and a live subscriber costs only its queue and one small ta
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -30,7 +30,9 @@ from graphql.execution import Executor
 
 from gql.core.errors import ErrorCode
 from gql.graphql import compat
+from gql.graphql.execution.cost import CostReport
 from gql.graphql.extensions import INTERNAL_MESSAGE, CodedErrors
+from gql.realtime.subscribers import Frame
 
 logger = logging.getLogger("gql.fanout")
 
@@ -62,6 +64,20 @@ class LiveTarget:
     # Whether the handler runs a Handoff that the resolver leaves in `handoff`.
     can_hand_off: bool = False
     handoff: Handoff | None = None
+    # The operation's `extensions.cost`, for its first message (however it is sent).
+    cost: CostReport = field(default_factory=CostReport)
+
+    def frame(self, item: Frame) -> str:
+        """A frame of the group's for this socket; the operation's first message also
+        carries its cost (so that one alone is not shared)."""
+        if self.cost.sent:
+            return item.text(self.prefix)
+        return f"{self.prefix}{self.cost.onto_payload(item.payload)}}}"
+
+    def first_extensions(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A payload built here (the ending error), with the cost when it comes first."""
+        extensions = self.cost.take()
+        return payload if extensions is None else {**payload, "extensions": extensions}
 
 
 LIVE_TARGET: ContextVar[LiveTarget | None] = ContextVar("gql_live_target", default=None)

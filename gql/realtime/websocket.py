@@ -35,6 +35,7 @@ from gql.core.errors import RequestError
 from gql.graphql import compat
 from gql.graphql.caller import new_operation
 from gql.graphql.context import Context
+from gql.graphql.execution.cost import new_cost_report
 from gql.realtime.fanout import LIVE_TARGET, LiveTarget, Send, frame_prefix
 from gql.web.persisted import safelisted
 from gql.web.ratelimit import RateLimiter
@@ -64,6 +65,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             operation_name=operation.operation_name,
             variables=operation.variables,
             can_hand_off=True,
+            cost=new_cost_report(),
         )
         LIVE_TARGET.set(target)
         try:
@@ -75,7 +77,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
                 new_operation()
                 ending = await target.handoff.follow(target)
                 if ending is not None:
-                    message = NextMessage(id=operation.id, type="next", payload=ending)  # type: ignore[typeddict-item]
+                    payload = target.first_extensions(ending)
+                    message = NextMessage(id=operation.id, type="next", payload=payload)  # type: ignore[typeddict-item]
                     await operation.send_operation_message(message)
             await operation.send_operation_message({"id": operation.id, "type": "complete"})
         except compat.OperationStreamClosed:
@@ -213,6 +216,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
                 query=query,
                 operation_name=operation_name,
                 variables=variables,
+                cost=new_cost_report(),
             )
         )
         await super().handle_async_results(operation_id, query, operation_name, variables)

@@ -22,6 +22,10 @@ GRAPHQL_RESPONSE = "application/graphql-response+json"
 # Set on request.state: the HTTP status of a result that failed before execution, when the
 # client accepts application/graphql-response+json.
 REQUEST_ERROR_STATUS = "gql_request_error_status"
+# Set on request.state: the seconds of an operation refused for its cost (RATE_LIMITED), whose
+# answer is a 429 with Retry-After, as the request limit's (gql.web.ratelimit), whatever the
+# media type.
+RETRY_AFTER = "gql_retry_after"
 CREDENTIAL_CODES = frozenset({"UNAUTHENTICATED", "TOKEN_EXPIRED"})
 
 
@@ -91,6 +95,13 @@ class Router(GraphQLRouter[Context, None]):
                 status = 503
             elif "INTERNAL_SERVER_ERROR" in codes:
                 status = 500
+            elif "RATE_LIMITED" in codes:
+                status = 429
+                retry_after = max(
+                    int((error.extensions or {}).get("retryAfter") or 1)
+                    for error in result.errors or ()
+                )
+                setattr(request.state, RETRY_AFTER, retry_after)
             setattr(request.state, REQUEST_ERROR_STATUS, status)
         return response
 
@@ -107,6 +118,10 @@ class Router(GraphQLRouter[Context, None]):
         response = await base_run(request, context, root_value)
         if not isinstance(request, Request) or not isinstance(response, Response):
             return response
+        retry_after = getattr(request.state, RETRY_AFTER, None)
+        if retry_after is not None and response.status_code == 200:
+            response.status_code = 429
+            response.headers["retry-after"] = str(retry_after)
         if response.media_type != JSON:
             return response
         if accepted_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE:

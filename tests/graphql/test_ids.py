@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from gql.core.db import Database
-from tests.conftest import execute
+from tests.conftest import execute, without_cost
 from tests.factories import gid, signed_in
 
 BIG = 9999999999
@@ -39,8 +39,8 @@ async def test_queries_with_an_id_beyond_int4_find_nothing(client: httpx.AsyncCl
     order = await execute(client, ORDER)
     movements = await execute(client, MOVEMENTS)
     # then
-    assert order == {"data": {"order": None}}
-    assert movements == {"data": {"stockMovements": {"totalCount": 0}}}
+    assert without_cost(order) == {"data": {"order": None}}
+    assert without_cost(movements) == {"data": {"stockMovements": {"totalCount": 0}}}
 
 
 @pytest.mark.parametrize(

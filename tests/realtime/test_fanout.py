@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from gql.auth import roles
 from gql.core.db import Database, new_session
-from tests.conftest import LiveServer, ServerFactory, StatementCounter, execute
+from tests.conftest import LiveServer, ServerFactory, StatementCounter, execute, without_cost
 from tests.factories import gid, make_product, signed_in
 from tests.ws import GraphQLWebSocket
 
@@ -112,8 +112,12 @@ async def test_an_event_is_executed_once_for_every_subscriber_of_a_document(
     assert together[0] == alone[0]
     assert alone[1] == together[1] == 1
     assert len(hub.groups) == 0  # every subscriber left its group on disconnect
+    # one frame for all, but each subscription's first message also tells its own cost
     payloads = together[2]
-    assert all(payload == payloads[0] for payload in payloads)
+    assert all(without_cost(payload) == without_cost(payloads[0]) for payload in payloads)
+    assert "extensions" in alone[2][0]
+    assert "extensions" not in payloads[0]  # s0's second message
+    assert all(payload["extensions"]["cost"]["requestedQueryCost"] > 0 for payload in payloads[1:])
     assert payloads[0]["data"]["stockChanged"]["quantityAfter"] == 7
     assert payloads[0]["data"]["stockChanged"]["product"] == {
         "sku": "P",

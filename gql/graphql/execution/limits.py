@@ -185,20 +185,47 @@ class DocumentMeter:
         return 1
 
 
-def limit_errors(
-    schema: GraphQLSchema, document: DocumentNode, limits: Limits, variables: Mapping[str, Any]
-) -> list[GraphQLError]:
-    """Errors for each operation of the document over the depth, alias or cost limit."""
+Measured = list[tuple[OperationDefinitionNode, Measure]]
+
+
+def measure_operations(
+    schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any]
+) -> Measured:
+    """Each operation of the document with its measure."""
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }
     meter = DocumentMeter(schema, fragments, variables)
     return [
-        error
+        (definition, meter.operation(definition))
         for definition in document.definitions
         if isinstance(definition, OperationDefinitionNode)
-        for error in _over_limits(meter.operation(definition), limits)
     ]
+
+
+def over_limits(measured: Measured, limits: Limits) -> list[GraphQLError]:
+    """Errors for each measured operation over the depth, alias or cost limit."""
+    return [error for _, measure in measured for error in _over_limits(measure, limits)]
+
+
+def limit_errors(
+    schema: GraphQLSchema, document: DocumentNode, limits: Limits, variables: Mapping[str, Any]
+) -> list[GraphQLError]:
+    """Errors for each operation of the document over the depth, alias or cost limit."""
+    return over_limits(measure_operations(schema, document, variables), limits)
+
+
+def executed(
+    measured: Measured, operation_name: str | None
+) -> tuple[OperationDefinitionNode, Measure] | None:
+    """The operation that runs (the one named, or the only one) with its measure; None when
+    the request does not pick exactly one (graphql-core reports that)."""
+    if operation_name is None:
+        return measured[0] if len(measured) == 1 else None
+    for operation, measure in measured:
+        if operation.name is not None and operation.name.value == operation_name:
+            return operation, measure
+    return None
 
 
 def _over_limits(measure: Measure, limits: Limits) -> Iterator[GraphQLError]:
