@@ -102,7 +102,7 @@ async def _open(args: argparse.Namespace, fleet: Fleet, token: str | None) -> No
             ack = await asyncio.wait_for(ws.recv(), 60)
             if '"connection_ack"' not in str(ack):
                 raise RuntimeError(f"no ack: {str(ack)[:200]}")
-            variables = {"ids": [str(args.product_id)]}
+            variables = {"ids": [product_id(args.product_id)]}
             payload = {"query": SUBSCRIPTION, "variables": variables}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
     except Exception as error:

@@ -22,6 +22,9 @@ Strawberry:
   schema, the base of ours;
 - `GraphQLCoreConverter.DEFINITION_BACKREF`: where a graphql-core field keeps its
   StrawberryField;
+- the `is_type_of` Strawberry gives an object type that implements interfaces (a closure
+  named `is_type_of` in `GraphQLCoreConverter.from_object`): it never reads its `info`, so
+  gql's executor checks values with it without one (`checks_without_info`);
 - `Info._raw_info`: graphql-core's resolve info behind Strawberry's Info;
 - `Schema._schema`: the graphql-core schema behind a Strawberry schema;
 - `validate_document`: the validation Strawberry runs (graphql-core's rules and its own);
@@ -43,7 +46,13 @@ from enum import Enum
 from typing import Any
 
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLResolveInfo, GraphQLSchema
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLResolveInfo,
+    GraphQLSchema,
+)
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema import validate_document as strawberry_validate_document
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -141,3 +150,12 @@ def has_field_middleware(context: Any) -> bool:
     """Whether field middleware runs (then every field goes the standard way)."""
     manager = context.middleware_manager
     return manager is not None and bool(manager.middlewares)
+
+
+def checks_without_info(object_type: GraphQLObjectType) -> bool:
+    """Whether the type's `is_type_of` is absent or Strawberry's own for a type with
+    interfaces, which decides from the value alone (`is_type_of(value, None)`)."""
+    check = object_type.is_type_of
+    return check is None or getattr(check, "__qualname__", "").endswith(
+        "_get_is_type_of.<locals>.is_type_of"
+    )

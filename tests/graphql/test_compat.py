@@ -3,14 +3,17 @@ an assumption fails here, naming it (the differential test then compares behavio
 
 import enum
 import inspect
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import strawberry
-from graphql import GraphQLEnumType, GraphQLSchema
+from graphql import GraphQLEnumType, GraphQLObjectType, GraphQLSchema
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
 
+from gql.catalog.types import Product
 from gql.graphql import compat
 from gql.graphql.schema import schema
 
@@ -84,3 +87,26 @@ def test_descriptions_set_after_a_type_is_made_reach_the_schema() -> None:
     assert size.values["LARGE"].description is None
     with pytest.raises(ValueError, match="MEDIUM"):
         compat.describe_enum_values(Size, {"MEDIUM": "No such value."})
+
+
+def test_the_is_type_of_of_a_node_type_decides_from_the_value_alone() -> None:
+    # gql's executor completes Node types (which Strawberry gives an is_type_of) itself,
+    # checking values with is_type_of(value, None)
+    core = compat.core_schema(schema)
+    product = core.get_type("Product")
+    assert isinstance(product, GraphQLObjectType) and product.is_type_of is not None
+    assert compat.checks_without_info(product)
+    row = Product(
+        id=strawberry.ID("x"),
+        db_id=1,
+        sku="S",
+        name="N",
+        description="",
+        price=Decimal("1.00"),
+        stock=1,
+        in_stock=True,
+        created_at=datetime.now(UTC),
+        updated_at=datetime.now(UTC),
+    )
+    assert product.is_type_of(row, None) is True  # type: ignore[arg-type]
+    assert product.is_type_of(object(), None) is False  # type: ignore[arg-type]

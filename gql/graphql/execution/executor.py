@@ -133,7 +133,7 @@ def _inspect(field: GraphQLField) -> Attribute | None:
         return Leaf(name, non_null, guards, named.coerce_output_value)
     if guards:
         return None
-    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+    if isinstance(named, GraphQLObjectType) and compat.checks_without_info(named):
         return Child(name, non_null, (), field.type, named)
     # Only non-null items: a failed item fails the whole list, as one step can tell.
     item = named.of_type if isinstance(named, GraphQLList) else None
@@ -145,9 +145,16 @@ def _inspect(field: GraphQLField) -> Attribute | None:
 def _object_of(return_type: GraphQLOutputType) -> GraphQLObjectType | None:
     """The object type a value of `return_type` completes as directly, if any."""
     named = return_type.of_type if isinstance(return_type, GraphQLNonNull) else return_type
-    if isinstance(named, GraphQLObjectType) and named.is_type_of is None:
+    if isinstance(named, GraphQLObjectType) and compat.checks_without_info(named):
         return named
     return None
+
+
+def _is_a(object_type: GraphQLObjectType, value: Any) -> bool:
+    """Whether `value` may complete as `object_type` (graphql-core's is_type_of check;
+    a value it refuses goes the standard way, which reports it)."""
+    check = object_type.is_type_of
+    return check is None or bool(check(value, None))  # type: ignore[arg-type]
 
 
 # One planned field: response name, its field group, and its Attribute (None: standard).
@@ -266,17 +273,18 @@ class Executor(compat.ExecutionContextBase):
         except Exception:
             return _STANDARD
         # Decided before any item runs: nothing started may be left behind.
+        object_type = step.object_type
         if type(items) is not list or any(
-            item is None or isinstance(item, Exception) for item in items
+            item is None or isinstance(item, Exception) or not _is_a(object_type, item)
+            for item in items
         ):
             return _STANDARD
-        object_type = step.object_type
         completed: list[Any] = []
         pending: list[int] = []
         try:
             for index, item in enumerate(items):
                 value = self._object_fields(
-                    object_type, item, field_details_list, path.add_key(index)
+                    object_type, item, field_details_list, path.add_key(index), checked=True
                 )
                 if value is _STANDARD:  # the first item's selection defers: nothing started
                     return _STANDARD
@@ -311,10 +319,19 @@ class Executor(compat.ExecutionContextBase):
         return completed
 
     def _object_fields(
-        self, object_type: GraphQLObjectType, source: Any, field_details_list: Any, path: Path
+        self,
+        object_type: GraphQLObjectType,
+        source: Any,
+        field_details_list: Any,
+        path: Path,
+        *,
+        checked: bool = False,
     ) -> Any:
         """The object's selected fields executed at once, or _STANDARD when the selection
-        defers some (graphql-core's incremental delivery handles those)."""
+        defers some (graphql-core's incremental delivery handles those) or the source is not
+        one of the type (graphql-core reports that; `checked`: the caller made sure)."""
+        if not checked and not _is_a(object_type, source):
+            return _STANDARD
         grouped_field_set, new_defer_usages = compat.subfields(
             self, object_type, field_details_list
         )
