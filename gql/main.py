@@ -21,12 +21,13 @@ from gql.cache.responses import CachedReads
 from gql.core.config import Settings, get_settings
 from gql.core.db import Database
 from gql.core.gc_tuning import tune_for_serving
-from gql.core.housekeeping import cancel_and_wait, purge_forever
+from gql.core.housekeeping import cancel_and_wait, every, purge_forever
 from gql.core.observability import Metrics, ensure_logging, tag_log_records_with_request_id
 from gql.graphql.context import Context, client_of, context_getter
 from gql.graphql.schema import schema
 from gql.realtime.hub import StockEventHub
 from gql.realtime.websocket import TransportWSHandler, WebSocketEndpoint
+from gql.web import costbudget, ratelimit
 from gql.web.costbudget import CostBudget
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import (
@@ -211,13 +212,29 @@ def create_app(
             background.append(
                 asyncio.create_task(purge_forever(db, tools, settings.purge_interval_seconds))
             )
+        # Each process shares its counts and charges; a failed round keeps them for the next.
+        sharing = settings.rate_limit_sync_seconds
         if limiter.enabled and not db.is_sqlite:
             background.append(
-                asyncio.create_task(limiter.sync_forever(db, settings.rate_limit_sync_seconds))
+                asyncio.create_task(
+                    every(
+                        sharing,
+                        lambda: limiter.sync(db),
+                        failure="sharing rate-limit counts failed",
+                        log=ratelimit.logger,
+                    )
+                )
             )
         if cost_budget.enabled and not db.is_sqlite:
             background.append(
-                asyncio.create_task(cost_budget.sync_forever(db, settings.rate_limit_sync_seconds))
+                asyncio.create_task(
+                    every(
+                        sharing,
+                        lambda: cost_budget.sync(db),
+                        failure="sharing cost budgets failed",
+                        log=costbudget.logger,
+                    )
+                )
             )
         if metrics.multiprocess_dir is not None:
             background.append(asyncio.create_task(metrics.refresh_forever()))

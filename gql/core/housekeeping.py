@@ -4,6 +4,7 @@ login failures and refused orders, and stopping such tasks."""
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from gql.auth import sessions
 from gql.core.db import Database, new_session
@@ -33,6 +34,19 @@ async def purge_forever(database: Database, tools: sessions.AuthTools, interval:
             )
         except Exception:
             logger.exception("purge failed; retrying in %s s", interval)
+
+
+async def every(
+    interval: float, action: Callable[[], Awaitable[object]], *, failure: str, log: logging.Logger
+) -> None:
+    """Run `action` every `interval` seconds until cancelled; a failed round is logged as
+    `failure` and the next one tries again."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await action()
+        except Exception:
+            log.warning("%s; will retry", failure, exc_info=True)
 
 
 async def cancel_and_wait(task: asyncio.Task[None]) -> None:

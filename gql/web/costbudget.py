@@ -13,7 +13,6 @@ the same rate, and reads back what every process charged. Between two syncs a ca
 spend, in each other process, what that process believes is left, no more.
 """
 
-import asyncio
 import logging
 import math
 import time
@@ -189,15 +188,6 @@ class CostBudget:
             async with new_session(database, write=True) as session:
                 await session.execute(PRUNE, {"now": now, "rate": float(self.restore_rate)})
                 await session.commit()
-
-    async def sync_forever(self, database: Database, interval: float) -> None:
-        """Share charges every `interval` seconds; a failed round keeps them for the next."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sync(database)
-            except Exception:
-                logger.warning("sharing cost budgets failed; will retry", exc_info=True)
 
 
 def over_budget(cost: int, status: dict[str, int], retry_after: int) -> OverBudget:

@@ -6,7 +6,6 @@ times a second and reads back the total of every process. Between two syncs a cl
 get past the budget by what the other processes admitted meanwhile, no more.
 """
 
-import asyncio
 import logging
 import math
 import time
@@ -107,15 +106,6 @@ class RateLimiter:
         for client, window, hits in totals:
             if window >= self._window:
                 self.shared[(client, window)] = hits
-
-    async def sync_forever(self, database: Database, interval: float) -> None:
-        """Share counts every `interval` seconds; a failed round keeps them for the next."""
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.sync(database)
-            except Exception:
-                logger.warning("sharing rate-limit counts failed; will retry", exc_info=True)
 
 
 # Routes that do no work for the caller: probes, the scrape, GraphiQL's static files.
