@@ -222,9 +222,14 @@ async def get_order(
 ) -> Order | None:
     """An order the viewer may see; another customer's reads exactly like a missing one."""
     order = await session.get(Order, order_id)
-    if order is None or (order.customer_id != viewer_id and not may_read_all):
+    if order is None or not may_see(order, viewer_id=viewer_id, may_read_all=may_read_all):
         return None
     return order
+
+
+def may_see(order: Order, *, viewer_id: int, may_read_all: bool) -> bool:
+    """Whether the viewer may see the order: their own, or any with order:read_all."""
+    return may_read_all or order.customer_id == viewer_id
 
 
 async def list_orders(

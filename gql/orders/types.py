@@ -15,7 +15,7 @@ from gql.graphql.context import Info
 from gql.graphql.ids import to_global_id
 from gql.graphql.node import Node, load_keys
 from gql.graphql.user_errors import UserError
-from gql.orders import models
+from gql.orders import models, service
 from gql.orders.errors import OrderNotCancellable
 from gql.orders.loaders import lines_by_order_id, order_by_id
 
@@ -94,13 +94,15 @@ class Order(Node):
         """One's own orders, or any with order:read_all; another customer's order reads
         exactly like a missing one (as `order(id:)`)."""
         viewer = await info.context.require_viewer()
+        may_read_all = READ_ALL in viewer.permissions
         rows = await load_keys(info.context.loader(order_by_id), keys)
-        if READ_ALL not in viewer.permissions:
-            rows = [
-                row if row is not None and row.customer_id == viewer.user.id else None
-                for row in rows
-            ]
-        return [cls.from_model(row) if row is not None else None for row in rows]
+        return [
+            cls.from_model(row)
+            if row is not None
+            and service.may_see(row, viewer_id=viewer.user.id, may_read_all=may_read_all)
+            else None
+            for row in rows
+        ]
 
     @strawberry.field(description="The order's lines, by product id.")
     async def lines(self, info: Info) -> list[OrderLine]:
