@@ -13,6 +13,7 @@ from gql.cache.models import CatalogVersion
 from gql.catalog.models import Product, ProductImage
 from gql.core.db import Base
 from gql.inventory.models import StockMovement
+from gql.media.models import MediaBlob, MediaFile
 from gql.orders.models import Order, OrderLine, OrderRefusal
 from gql.web.costbudget import CostBucket
 from gql.web.ratelimit import RateLimitWindow
@@ -23,6 +24,8 @@ __all__ = [
     "CatalogVersion",
     "CostBucket",
     "LoginFailure",
+    "MediaBlob",
+    "MediaFile",
     "Order",
     "OrderLine",
     "OrderRefusal",

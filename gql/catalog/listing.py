@@ -116,6 +116,9 @@ class ImageRow(NamedTuple):
     url: str
     alt_text: str
     position: int
+    media_key: str | None
+    width: int | None
+    height: int | None
 
 
 class ProductRow(NamedTuple):

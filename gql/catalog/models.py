@@ -66,5 +66,9 @@ class ProductImage(Base):
     url: Mapped[str] = mapped_column(String(2048))
     alt_text: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=0)
+    # Uploaded images: the stored file (gql.media), whose path `url` holds, and its pixels.
+    media_key: Mapped[str | None] = mapped_column(String(100), index=True, default=None)
+    width: Mapped[int | None] = mapped_column(default=None)
+    height: Mapped[int | None] = mapped_column(default=None)
 
     product: Mapped[Product] = relationship(back_populates="images", lazy="raise")

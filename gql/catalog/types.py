@@ -3,7 +3,7 @@
 from collections.abc import Awaitable
 from datetime import datetime
 from decimal import Decimal
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 
@@ -20,6 +20,7 @@ from gql.graphql.ids import to_global_id
 from gql.graphql.node import Node, load_keys
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import UserError
+from gql.media.renditions import ImageSize, rendition_url
 
 ProductOrderBy = strawberry.enum(
     ProductOrder,
@@ -39,17 +40,38 @@ compat.describe_enum_values(
 )
 
 
+ImageSizeEnum = strawberry.enum(
+    ImageSize,
+    name="ImageSize",
+    description="Sizes of image renditions: the box the image is scaled to fit, aspect kept, "
+    "never enlarged.",
+)
+compat.describe_enum_values(
+    ImageSizeEnum,
+    {size.name: f"At most {size.value} pixels wide and high." for size in ImageSize},
+)
+
+
 @strawberry.type(description="An image of a product.")
 class ProductImage(Node):
     id: strawberry.ID = strawberry.field(description="Global id of the image.")
     url: str = strawberry.field(
-        description=f"Absolute http or https URL of the image, at most {MAX_URL} characters."
+        description="Where the image is: for an uploaded image, a path on this API "
+        "(`/media/<key>`, which never changes), else the absolute http or https URL it was "
+        f"added with (at most {MAX_URL} characters)."
     )
     alt_text: str = strawberry.field(
         description=f"Text alternative for the image, at most {MAX_ALT_TEXT} characters; empty "
         "when none was given."
     )
     position: int = strawberry.field(description="0-based place in the product's display order.")
+    width: int | None = strawberry.field(
+        description="Width in pixels of an uploaded image; null for an image added by URL."
+    )
+    height: int | None = strawberry.field(
+        description="Height in pixels of an uploaded image; null for an image added by URL."
+    )
+    media_key: strawberry.Private[str | None]
 
     @classmethod
     def from_model(cls, image: "models.ProductImage | ImageRow") -> Self:
@@ -59,7 +81,26 @@ class ProductImage(Node):
             url=image.url,
             alt_text=image.alt_text,
             position=image.position,
+            width=image.width,
+            height=image.height,
+            media_key=image.media_key,
         )
+
+    @strawberry.field(
+        description="The URL of the image scaled to fit `size` (aspect kept, never enlarged; "
+        "made on its first request, then kept). An image added by URL is not resized: its "
+        "`url`."
+    )
+    def resized_url(
+        self,
+        size: Annotated[
+            ImageSizeEnum, strawberry.argument(description="The box the image must fit.")
+        ],
+    ) -> str:
+        """Computed from the key: no statement."""
+        if self.media_key is None:
+            return self.url
+        return rendition_url(self.media_key, ImageSize(size))
 
     @classmethod
     async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["ProductImage | None"]:

@@ -1,0 +1,1 @@
+"""Product media: uploaded images, their storage, renditions and the route that serves them."""

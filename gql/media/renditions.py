@@ -1,0 +1,29 @@
+"""Sized renditions of a stored image: a fixed set of sizes, aspect kept, never enlarged."""
+
+from enum import Enum
+
+from gql.media.keys import rendition_key
+
+MEDIA_PATH = "/media/"
+
+
+class ImageSize(Enum):
+    """The bounding boxes renditions fit in (the longest side, in pixels)."""
+
+    THUMBNAIL = 128
+    SMALL = 256
+    MEDIUM = 512
+    LARGE = 1024
+
+
+SIZES = frozenset(size.value for size in ImageSize)
+
+
+def media_url(key: str) -> str:
+    """Where the app serves a stored file (its key never changes, so neither does this)."""
+    return MEDIA_PATH + key
+
+
+def rendition_url(key: str, size: ImageSize) -> str:
+    """Where the app serves the rendition of `key` that fits `size`."""
+    return media_url(rendition_key(key, size.value))
