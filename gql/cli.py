@@ -48,6 +48,7 @@ def _seed_demo(_: argparse.Namespace) -> int:
     from gql.auth.sessions import AuthTools
     from gql.core.db import Database
     from gql.demo import DEMO_ACCOUNTS, seed_demo
+    from gql.media.storage import storage_for
 
     settings = get_settings()
     if settings.is_production:
@@ -60,7 +61,8 @@ def _seed_demo(_: argparse.Namespace) -> int:
     async def run() -> int:
         database = Database(settings)
         try:
-            return await seed_demo(database, AuthTools.from_settings(settings))
+            storage = storage_for(settings, database)
+            return await seed_demo(database, AuthTools.from_settings(settings), storage)
         finally:
             await database.dispose()
 
@@ -161,6 +163,41 @@ def _check_ledger(_: argparse.Namespace) -> int:
     return 0
 
 
+def _check_media(args: argparse.Namespace) -> int:
+    from gql.core.db import Database
+    from gql.media.service import MediaReport, check_media
+    from gql.media.storage import storage_for
+
+    settings = get_settings()
+
+    async def run() -> MediaReport:
+        database = Database(settings)
+        try:
+            storage = storage_for(settings, database)
+            return await check_media(database, storage, repair=args.repair)
+        finally:
+            await database.dispose()
+
+    report = asyncio.run(run())
+    for key in report.unreferenced:
+        print(f"unreferenced: {key} (registered, no image uses it)")
+    for key in report.unregistered:
+        print(f"unregistered: {key} (stored, never registered)")
+    for key in report.missing:
+        print(f"missing: {key} (an image uses it, nothing stored)")
+    orphans = len(report.unreferenced) + len(report.unregistered)
+    if args.repair and orphans:
+        print(f"media check: {orphans} orphan(s) removed")
+    if report.missing or (orphans and not args.repair):
+        print(
+            f"media check failed: {orphans} orphan(s), {len(report.missing)} missing",
+            file=sys.stderr,
+        )
+        return 1
+    print("media check passed: every stored file is in use and every image's file is stored")
+    return 0
+
+
 def export_permissions_text() -> str:
     """The permission matrix, as checked in at docs/permissions.md."""
     from gql.graphql.permissions import permission_matrix
@@ -243,6 +280,14 @@ def build_parser() -> argparse.ArgumentParser:
         "check-ledger", help="exit non-zero if a product's stock is not the sum of its ledger"
     )
     ledger.set_defaults(handler=_check_ledger)
+
+    media = commands.add_parser(
+        "check-media",
+        help="report stored images no product uses, and images whose file is missing; exit "
+        "non-zero if there are any",
+    )
+    media.add_argument("--repair", action="store_true", help="remove the orphaned files")
+    media.set_defaults(handler=_check_media)
 
     matrix = commands.add_parser("export-permissions", help="print the permission matrix")
     matrix.add_argument("-o", "--output", help="write to this file instead of stdout")

@@ -11,6 +11,12 @@ from gql.auth.sessions import AuthTools
 from gql.catalog import service as catalog
 from gql.catalog.models import Product
 from gql.core.db import Database, new_session
+from gql.media.demo_pictures import demo_picture
+from gql.media.images import read_upload
+from gql.media.storage import MediaStorage
+
+# The demo's own pictures: far below any limit an operator would set.
+DEMO_LIMIT = 10_000_000
 
 # Development only: `gql seed-demo` refuses to run in production.
 DEMO_ACCOUNTS = [
@@ -59,8 +65,9 @@ async def _seed_accounts(database: Database, tools: AuthTools) -> None:
         await session.commit()
 
 
-async def seed_demo(database: Database, tools: AuthTools) -> int:
-    """Insert the demo accounts and products that are missing; returns products added."""
+async def seed_demo(database: Database, tools: AuthTools, storage: MediaStorage) -> int:
+    """Insert the demo accounts and products that are missing; returns products added. Their
+    pictures are drawn here and stored as uploads are."""
     await _seed_accounts(database, tools)
     added = 0
     async with new_session(database, write=True) as session:
@@ -77,11 +84,14 @@ async def seed_demo(database: Database, tools: AuthTools) -> int:
                 stock=stock,
             )
             for n in range(images):
-                await catalog.add_product_image(
-                    session,
-                    product.id,
-                    url=f"https://picsum.photos/seed/{sku.lower()}-{n}/800/600",
-                    alt_text=f"{name}, view {n + 1}",
+                picture = read_upload(
+                    demo_picture(sku, name, n),
+                    max_bytes=DEMO_LIMIT,
+                    max_pixels=DEMO_LIMIT,
+                    field="file",
+                )
+                await catalog.add_uploaded_image(
+                    session, storage, product.id, picture, alt_text=f"{name}, view {n + 1}"
                 )
             added += 1
         await session.commit()

@@ -25,6 +25,8 @@ from gql.core.housekeeping import cancel_and_wait, every, purge_forever
 from gql.core.observability import Metrics, ensure_logging, tag_log_records_with_request_id
 from gql.graphql.context import Context, client_of, context_getter
 from gql.graphql.schema import schema
+from gql.media.http import media_router
+from gql.media.storage import storage_for
 from gql.realtime.hub import StockEventHub
 from gql.realtime.websocket import TransportWSHandler, WebSocketEndpoint
 from gql.web import costbudget, ratelimit
@@ -95,6 +97,8 @@ def _graphql_router(settings: Settings, graphiql: GraphiQLPage | None) -> Router
         context_getter=cast(Any, context_getter),
         graphiql=graphiql,
         allow_queries_via_get=not settings.is_production,
+        # Uploads (GraphQL multipart requests) only with a preflight header: JsonOnlyGraphQL.
+        multipart_uploads_enabled=True,
     )
 
 
@@ -160,14 +164,24 @@ def _with_middleware(
             {
                 "allow_origins": settings.cors_origins,
                 "allow_methods": ["GET", "POST", "OPTIONS"],
-                "allow_headers": ["Authorization", "Content-Type", "X-Request-ID"],
+                "allow_headers": [
+                    "Authorization",
+                    "Content-Type",
+                    "X-Request-ID",
+                    "Apollo-Require-Preflight",
+                    "X-Apollo-Operation-Name",
+                ],
                 "expose_headers": ["X-Request-ID", "Retry-After"],
                 "max_age": 600,
             },
         ),
         (RateLimit, {"limiter": limiter}),
-        (BodyLimit, {"limit": settings.max_body_bytes}),
-        (JsonOnlyGraphQL, {}),
+        (
+            BodyLimit,
+            # An upload's form around the file: the operation, its map and part headers.
+            {"limit": settings.max_body_bytes, "upload_limit": settings.media_max_bytes + 65536},
+        ),
+        (JsonOnlyGraphQL, {"uploads": True}),
         (WellFormedGraphQL, {}),
         (
             PersistedQueries,
@@ -267,6 +281,7 @@ def create_app(
     graphiql = GraphiQLPage.load() if settings.graphiql_enabled else None
     app.include_router(_graphql_router(settings, graphiql), prefix="/graphql")
     app.include_router(auth_router)
+    app.include_router(media_router(db, storage_for(settings, db)))
     if graphiql is not None and (assets := graphiql.assets()) is not None:
         app.mount(ASSETS_PATH, assets, name="graphiql")
     cache = {"database": db, "auth": tools, "settings": settings, "budget": cost_budget}

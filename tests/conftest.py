@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import datetime, timedelta
@@ -119,6 +120,9 @@ def database_url(empty_databases: EmptyDatabaseFactory) -> str:
     return url
 
 
+MEDIA_DIR = Path(tempfile.gettempdir()) / f"gql-test-media-{os.getpid()}"
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     """Test settings: cheap password hashing, no background purge, no `.env`."""
     values: dict[str, Any] = {
@@ -138,6 +142,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         # Hundreds of concurrent SQLite writers queue for one lock: on a slow, shared CI
         # machine the last ones wait longer than the 5 s default (correctness is tested).
         "sqlite_busy_timeout_ms": 60_000,
+        # Uploaded files of this run (directory storage), out of the working tree.
+        "media_dir": MEDIA_DIR,
     }
     return Settings(**(values | overrides), _env_file=None)  # type: ignore[arg-type]
 
@@ -209,8 +215,9 @@ async def _empty_tables(db: Database) -> None:
 
 @pytest.fixture
 async def db(database: Database) -> Database:
-    """The shared database, emptied before the test."""
+    """The shared database, emptied before the test (with the uploaded files)."""
     await _empty_tables(database)
+    shutil.rmtree(MEDIA_DIR, ignore_errors=True)
     return database
 
 

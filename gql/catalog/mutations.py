@@ -1,9 +1,11 @@
 """Catalog mutations: each commits once and returns its success type or a UserError."""
 
+import asyncio
 from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from strawberry.file_uploads import Upload
 
 from gql.catalog import listing, service
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
@@ -20,6 +22,8 @@ from gql.graphql.context import Info
 from gql.graphql.ids import require_id, to_global_id
 from gql.graphql.permissions import requires
 from gql.graphql.user_errors import NotFoundError, ValidationError, returns_user_errors
+from gql.media.images import read_file, read_upload
+from gql.media.service import release
 
 WRITE = "product:write"
 SKU = (
@@ -71,6 +75,28 @@ class AddProductImageInput:
     product_id: strawberry.ID = strawberry.field(description="The product to add it to.")
     url: str = strawberry.field(
         description=f"Absolute http or https URL of the image, at most {MAX_URL} characters."
+    )
+    alt_text: str = strawberry.field(
+        default="",
+        description=f"Text alternative for the image, at most {MAX_ALT_TEXT} characters.",
+    )
+    position: int | None = strawberry.field(
+        default=None,
+        description="0-based place among the images; last when omitted or past the end. Later "
+        "images move one place along; negative is a ValidationError.",
+    )
+
+
+@strawberry.input(
+    description="An uploaded image for a product (a GraphQL multipart request, which must carry "
+    f"an `Apollo-Require-Preflight` header); a product has at most {MAX_IMAGES}."
+)
+class UploadProductImageInput:
+    product_id: strawberry.ID = strawberry.field(description="The product to add it to.")
+    file: Upload = strawberry.field(
+        description="A PNG, JPEG or WebP file of at most MEDIA_MAX_BYTES bytes (5 MiB by "
+        "default) and MEDIA_MAX_PIXELS pixels (25 million by default); its format is read "
+        "from its bytes, and EXIF, XMP and text metadata are removed before it is stored."
     )
     alt_text: str = strawberry.field(
         default="",
@@ -225,7 +251,8 @@ class CatalogMutation:
         """NotFoundError for an unknown id."""
         product_id = require_id(id, field="id", type_name="Product")
         async with info.context.transaction() as session:
-            await service.delete_product(session, product_id)
+            media_keys = await service.delete_product(session, product_id)
+        await release(info.context.database, info.context.media, media_keys)
         return DeleteProductSuccess(deleted_id=to_global_id("Product", product_id))
 
     @strawberry.mutation(
@@ -257,7 +284,49 @@ class CatalogMutation:
         )
 
     @strawberry.mutation(
-        description="Detach an image from its product. Needs `product:write`.",
+        description="Upload an image for a product: stored by this API and served at a "
+        "path under `/media/`, in sizes through `resizedUrl`. Needs `product:write`.",
+        extensions=requires(WRITE),
+    )
+    @returns_user_errors
+    async def upload_product_image(
+        self,
+        info: Info,
+        input: Annotated[
+            UploadProductImageInput,
+            strawberry.argument(description="The file and its product."),
+        ],
+    ) -> AddProductImageResult:
+        """A file that is not an accepted image is a ValidationError on `file`; nothing is
+        stored."""
+        product_id = require_id(input.product_id, field="productId", type_name="Product")
+        settings = info.context.settings
+        data = await read_file(input.file, settings.media_max_bytes)
+        picture = await asyncio.to_thread(
+            read_upload,
+            data,
+            max_bytes=settings.media_max_bytes,
+            max_pixels=settings.media_max_pixels,
+            field="file",
+        )
+        async with info.context.transaction() as session:
+            image = await service.add_uploaded_image(
+                session,
+                info.context.media,
+                product_id,
+                picture,
+                alt_text=input.alt_text,
+                position=input.position,
+            )
+            product = await listing.get_product(session, product_id)
+        assert product is not None
+        return AddProductImageSuccess(
+            image=ProductImage.from_model(image), product=Product.from_model(product)
+        )
+
+    @strawberry.mutation(
+        description="Detach an image from its product (an uploaded file is removed once "
+        "no image uses it). Needs `product:write`.",
         extensions=requires(WRITE),
     )
     @returns_user_errors
@@ -269,9 +338,10 @@ class CatalogMutation:
         """The remaining images close the gap."""
         image_id = require_id(id, field="id", type_name="ProductImage")
         async with info.context.transaction() as session:
-            product_id = await service.remove_product_image(session, image_id)
+            product_id, media_keys = await service.remove_product_image(session, image_id)
             product = await listing.get_product(session, product_id)
         assert product is not None
+        await release(info.context.database, info.context.media, media_keys)
         return RemoveProductImageSuccess(
             removed_id=to_global_id("ProductImage", image_id), product=Product.from_model(product)
         )

@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,10 @@ from gql.catalog.validation import (
 )
 from gql.core.errors import EntityNotFound, InvalidInput
 from gql.inventory import service as inventory
+from gql.media import service as media
+from gql.media.images import Picture
+from gql.media.renditions import media_url
+from gql.media.storage import MediaStorage
 
 
 async def _require_product(
@@ -112,15 +116,23 @@ async def update_product(
     return product
 
 
-async def delete_product(session: AsyncSession, product_id: int) -> None:
-    """Remove a product and, by cascade, its images."""
+async def delete_product(session: AsyncSession, product_id: int) -> list[str]:
+    """Remove a product and, by cascade, its images; returns the media keys they used (to
+    release once this commits: gql.media.service.release)."""
     product = await _require_product(session, product_id, lock=True)
+    media_keys = await _media_keys(session, ProductImage.product_id == product_id)
     try:
         async with session.begin_nested():
             await session.execute(delete(Product).where(Product.id == product.id))
     except IntegrityError:
         raise ProductInUse("The product is on orders and cannot be deleted.", field="id") from None
     session.expunge(product)
+    return media_keys
+
+
+async def _media_keys(session: AsyncSession, where: ColumnElement[bool]) -> list[str]:
+    keys = await session.scalars(select(ProductImage.media_key).where(where))
+    return [key for key in keys if key is not None]
 
 
 async def add_product_image(
@@ -131,8 +143,42 @@ async def add_product_image(
     alt_text: str = "",
     position: int | None = None,
 ) -> ProductImage:
-    """Add an image at `position` (default: last), shifting the later images along."""
+    """Add an image by URL at `position` (default: last), shifting the later images along."""
     clean = clean_url(url)
+    return await _insert_image(session, product_id, alt_text, position, url=clean)
+
+
+async def add_uploaded_image(
+    session: AsyncSession,
+    storage: MediaStorage,
+    product_id: int,
+    picture: Picture,
+    *,
+    alt_text: str = "",
+    position: int | None = None,
+) -> ProductImage:
+    """Add an uploaded image, as add_product_image; its file is stored in this transaction."""
+    image = await _insert_image(
+        session,
+        product_id,
+        alt_text,
+        position,
+        url=media_url(picture.key),
+        media_key=picture.key,
+        width=picture.width,
+        height=picture.height,
+    )
+    await media.store_picture(session, storage, picture)
+    return image
+
+
+async def _insert_image(
+    session: AsyncSession,
+    product_id: int,
+    alt_text: str,
+    position: int | None,
+    **columns: Any,
+) -> ProductImage:
     alt = clean_text(alt_text, "altText", max_length=MAX_ALT_TEXT, required=False)
     if position is not None and position < 0:
         raise InvalidInput("`position` must not be negative.", field="position")
@@ -149,7 +195,7 @@ async def add_product_image(
         .where(ProductImage.product_id == product_id, ProductImage.position >= target)
         .values(position=ProductImage.position + 1)
     )
-    image = ProductImage(product_id=product_id, url=clean, alt_text=alt, position=target)
+    image = ProductImage(product_id=product_id, alt_text=alt, position=target, **columns)
     session.add(image)
     await session.flush()
     return image
@@ -171,17 +217,19 @@ async def _image_ids(session: AsyncSession, product_id: int) -> list[int]:
     return list(rows)
 
 
-async def remove_product_image(session: AsyncSession, image_id: int) -> int:
-    """Remove an image and close the gap in its product's order; returns the product id."""
+async def remove_product_image(session: AsyncSession, image_id: int) -> tuple[int, list[str]]:
+    """Remove an image and close the gap in its product's order; returns the product id and
+    the media key it used (to release once this commits)."""
     product_id = await session.scalar(
         select(ProductImage.product_id).where(ProductImage.id == image_id)
     )
     if product_id is None:
         raise EntityNotFound("The image does not exist.", field="id")
     await _require_product(session, product_id, lock=True)
+    media_keys = await _media_keys(session, ProductImage.id == image_id)
     await session.execute(delete(ProductImage).where(ProductImage.id == image_id))
     await _renumber(session, await _image_ids(session, product_id))
-    return product_id
+    return product_id, media_keys
 
 
 async def reorder_product_images(

@@ -40,14 +40,14 @@ compat.describe_enum_values(
 )
 
 
-ImageSizeEnum = strawberry.enum(
+strawberry.enum(
     ImageSize,
     name="ImageSize",
     description="Sizes of image renditions: the box the image is scaled to fit, aspect kept, "
     "never enlarged.",
 )
 compat.describe_enum_values(
-    ImageSizeEnum,
+    ImageSize,
     {size.name: f"At most {size.value} pixels wide and high." for size in ImageSize},
 )
 
@@ -93,14 +93,12 @@ class ProductImage(Node):
     )
     def resized_url(
         self,
-        size: Annotated[
-            ImageSizeEnum, strawberry.argument(description="The box the image must fit.")
-        ],
+        size: Annotated[ImageSize, strawberry.argument(description="The box the image must fit.")],
     ) -> str:
         """Computed from the key: no statement."""
         if self.media_key is None:
             return self.url
-        return rendition_url(self.media_key, ImageSize(size))
+        return rendition_url(self.media_key, size)
 
     @classmethod
     async def resolve_nodes(cls, info: Info, keys: list[str]) -> list["ProductImage | None"]:

@@ -128,10 +128,18 @@ class Settings(BaseSettings):
     # environment before they start, where each writes its metrics for the others' scrapes.
     prometheus_multiproc_dir: Path | None = None
 
+    # Uploaded images: kept in the database (the default on PostgreSQL: every instance finds
+    # them, no other server) or in MEDIA_DIR (the default on SQLite); bytes per upload and
+    # pixels per image (decompression bombs) at most.
+    media_storage: Literal["database", "directory"] | None = None
+    media_dir: Path = Path("./media")
+    media_max_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    media_max_pixels: int = Field(default=25_000_000, ge=1)
+
     # Expired sessions and old login failures are deleted this often (0: only `gql purge`).
     purge_interval_seconds: int = Field(default=3600, ge=0)
 
-    @field_validator("metrics_token", "prometheus_multiproc_dir", mode="before")
+    @field_validator("metrics_token", "prometheus_multiproc_dir", "media_storage", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # docker compose passes `${METRICS_TOKEN:-}` as an empty string.
@@ -183,6 +191,13 @@ class Settings(BaseSettings):
         if self.log_format is not None:
             return self.log_format
         return "text" if self.env == "development" else "json"
+
+    @property
+    def media_storage_kind(self) -> Literal["database", "directory"]:
+        """Where uploaded images go: MEDIA_STORAGE, or by the database."""
+        if self.media_storage is not None:
+            return self.media_storage
+        return "directory" if self.is_sqlite else "database"
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,6 +15,7 @@ from gql.auth.sessions import AuthTools, Client, Viewer
 from gql.core.config import Settings
 from gql.core.db import Database, new_session
 from gql.graphql.caller import CALLER_KEY, Caller
+from gql.media.storage import MediaStorage, storage_for
 
 if TYPE_CHECKING:
     from gql.core.observability import Metrics
@@ -129,6 +130,11 @@ class Context(Caller, BaseContext):
                 await session.rollback()
                 raise
             await session.commit()
+
+    @property
+    def media(self) -> MediaStorage:
+        """Where uploaded images are stored (MEDIA_STORAGE)."""
+        return storage_for(self.settings, self.database)
 
     def loader(self, factory: Callable[["Context"], LoaderT]) -> LoaderT:
         """The request's instance of a DataLoader, made by `factory` on first use."""

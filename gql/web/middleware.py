@@ -132,20 +132,30 @@ class BodyTooLarge(Exception):
     """The request body passed the limit while the app was reading it."""
 
 
-class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, declared or streamed."""
+def is_multipart(scope: Scope) -> bool:
+    """Whether the request is a GraphQL multipart request (an upload)."""
+    content_type = Headers(scope=scope).get("content-type", "")
+    return content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes (`upload_limit` for GraphQL multipart
+    requests) with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default_limit = limit
+        self.upload_limit = upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        upload = scope["path"] == GRAPHQL_PATH and is_multipart(scope)
+        limit = self.upload_limit if upload else self.default_limit
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(send, limit)
             return
         received = 0
         started = False
@@ -155,7 +165,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -168,29 +178,46 @@ class BodyLimit:
             await self.app(scope, counting_receive, watching_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, send: Send, limit: int) -> None:
         await send_error(
             send,
             413,
-            f"The request body is larger than {self.limit} bytes.",
+            f"The request body is larger than {limit} bytes.",
             "BAD_USER_INPUT",
         )
 
 
+# Headers a cross-site page can only send after a CORS preflight (Apollo Server's names).
+PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
+
+
 class JsonOnlyGraphQL:
     """CSRF defence: a GraphQL POST must be `application/json`, which a plain HTML form or
-    a simple cross-site request cannot send."""
+    a simple cross-site request cannot send, or, with `uploads`, a multipart request that
+    carries a header forcing a CORS preflight (as Apollo Server requires)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, uploads: bool = False) -> None:
         self.app = app
+        self.uploads = uploads
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == GRAPHQL_PATH and scope["method"] == "POST":
             content_type = Headers(scope=scope).get("content-type", "")
             media_type = content_type.split(";", 1)[0].strip().lower()
-            if media_type != "application/json":
+            if self.uploads and media_type == "multipart/form-data":
+                headers = Headers(scope=scope)
+                if not any(headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
+                    await send_error(
+                        send,
+                        400,
+                        "Multipart requests (uploads) must carry a non-empty "
+                        "`Apollo-Require-Preflight` header: it keeps cross-site forms out.",
+                        "BAD_USER_INPUT",
+                    )
+                    return
+            elif media_type != "application/json":
                 await send_error(
                     send,
                     415,
@@ -255,7 +282,12 @@ class WellFormedGraphQL:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["path"] != GRAPHQL_PATH
+            or scope["method"] != "POST"
+            or is_multipart(scope)  # Strawberry parses the form (its parts are JSON again)
+        ):
             await self.app(scope, receive, send)
             return
         body = await read_body(receive)
