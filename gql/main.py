@@ -29,7 +29,7 @@ from gql.media.http import media_router
 from gql.media.storage import storage_for
 from gql.realtime.hub import StockEventHub
 from gql.realtime.websocket import TransportWSHandler, WebSocketEndpoint
-from gql.web import costbudget, ratelimit
+from gql.web import costbudget, ratelimit, storefront
 from gql.web.costbudget import CostBudget
 from gql.web.graphiql import ASSETS_PATH, GraphiQLPage
 from gql.web.middleware import (
@@ -60,6 +60,8 @@ def page_policies(graphiql: GraphiQLPage | None) -> Callable[[Scope], str | None
     def policy(scope: Scope) -> str | None:
         if scope["path"].startswith(("/docs", "/redoc")):
             return DOCS_CSP
+        if scope["path"] == storefront.PATH or scope["path"].startswith(f"{storefront.PATH}/"):
+            return storefront.CSP
         return graphiql.csp if graphiql is not None else None
 
     return policy
@@ -284,6 +286,8 @@ def create_app(
     app.include_router(media_router(db, storage_for(settings, db)))
     if graphiql is not None and (assets := graphiql.assets()) is not None:
         app.mount(ASSETS_PATH, assets, name="graphiql")
+    if (shop := storefront.storefront_files(settings)) is not None:
+        app.mount(storefront.PATH, shop, name="storefront")
     cache = {"database": db, "auth": tools, "settings": settings, "budget": cost_budget}
     safelist = (
         load_safelist(settings.persisted_queries_safelist)

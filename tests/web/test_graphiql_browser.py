@@ -1,57 +1,19 @@
 """GraphiQL in a real headless Chromium: log in, query, subscribe, see a live event."""
 
 import json
-import os
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.core.db import Database
 from tests.conftest import LiveServer, execute
 from tests.factories import PASSWORD, gid, make_product, signed_in
+from tests.web.browser import page_problems, screenshot_path
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "browser"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ADJUST = (
     "mutation($id: ID!) { adjustStock(productId: $id, delta: 5, reason: RESTOCK) { __typename } }"
 )
-
-
-@pytest.fixture
-async def browser_page(live_server: LiveServer) -> AsyncIterator[Any]:
-    """A Chromium page that fails the test on any console error or blocked request."""
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"Chromium is required under CI=true ({CHROMIUM}; `make test` installs it)")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.async_api import async_playwright
-
-    problems: list[str] = []
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = await browser.new_page()
-        page.on("console", lambda m: m.type == "error" and problems.append(m.text))
-        page.on("pageerror", lambda error: problems.append(str(error)))
-        page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
-        page.problems = problems
-        try:
-            yield page
-        finally:
-            await browser.close()
 
 
 async def _set_editor(page: Any, container: str, text: str) -> None:
@@ -130,6 +92,5 @@ async def test_graphiql_logs_in_queries_and_shows_a_live_event(
         "quantityAfter": 8,
         "product": {"sku": "LAMP"},
     }
-    OUTPUT.mkdir(parents=True, exist_ok=True)
-    await page.screenshot(path=str(OUTPUT / "graphiql-stock-event.png"))
-    assert page.problems == []
+    await page.screenshot(path=screenshot_path("graphiql-stock-event.png"))
+    assert await page_problems(page) == []
