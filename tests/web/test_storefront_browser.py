@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.catalog import service as catalog
 from gql.catalog.models import Product
 from gql.core.db import Database
+from gql.media.demo_pictures import demo_picture
+from gql.media.images import read_upload
+from gql.media.storage import storage_for
 from gql.orders.models import Order
 from gql.web import storefront
 from tests.conftest import LiveServer, execute
@@ -24,12 +27,14 @@ WAIT_MS = 15_000
 
 
 async def _catalog(session: AsyncSession, live_server: LiveServer) -> Product:
-    """A desk lamp (3 in stock, its image served by the live server), then 13 notebooks
-    without images: two pages of products."""
+    """A desk lamp (3 in stock, with an uploaded 800x600 picture), then 13 notebooks without
+    images: two pages of products."""
     lamp = await make_product(session, "LAMP", name="Desk lamp", price="24.50", stock=3)
-    await catalog.add_product_image(
-        session, lamp.id, url=f"{live_server.http_url}/storefront/logo.svg", alt_text="A lamp"
+    picture = read_upload(
+        demo_picture("LAMP", "Desk lamp", 0), max_bytes=10**7, max_pixels=10**7, field="file"
     )
+    storage = storage_for(live_server.app.state.settings, live_server.app.state.database)
+    await catalog.add_uploaded_image(session, storage, lamp.id, picture, alt_text="A lamp")
     await session.commit()
     for n in range(13):
         await make_product(session, f"NB-{n:02}", name=f"Notebook {n:02}", stock=2)
@@ -80,7 +85,7 @@ async def test_staff_signs_in_orders_and_sees_stock_change_live(
     cards = page.get_by_test_id("product-card")
     await expect(cards).to_have_count(12, timeout=WAIT_MS)
     card = page.locator(f'[data-product-id="{gid("Product", lamp.id)}"]')
-    # then: the public catalog, the lamp's image (SMALL rendition: an URL image is its URL)
+    # then: the public catalog, the lamp's picture as its SMALL rendition (256 wide)
     await _text(card.get_by_test_id("product-name"), "Desk lamp")
     await _text(card.get_by_test_id("price"), "24.50")
     await _text(card.get_by_test_id("availability"), "in stock")
@@ -89,7 +94,8 @@ async def test_staff_signs_in_orders_and_sees_stock_change_live(
     image = card.get_by_test_id("product-image")
     await expect(image).to_have_attribute("alt", "A lamp")
     await expect(image).to_have_js_property("complete", True, timeout=WAIT_MS)
-    assert await image.evaluate("img => img.naturalWidth") > 0
+    assert (await image.get_attribute("src") or "").endswith(".w256.png")
+    assert await image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [256, 192]
     await expect(cards.nth(1).get_by_test_id("placeholder")).to_have_text("No image")
     # the next page, and back
     await page.get_by_test_id("next").click()
