@@ -23,14 +23,16 @@ COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY migrations ./migrations
 COPY alembic.ini schema.graphql ./
-# Production by default: the container refuses to start without a real JWT_SECRET.
+# Production by default: the container refuses to start without a real JWT_SECRET. On its
+# SQLite default, uploaded images go to the volume too (on PostgreSQL: in the database).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
-    DATABASE_URL=sqlite+aiosqlite:////data/gql.db
+    DATABASE_URL=sqlite+aiosqlite:////data/gql.db \
+    MEDIA_DIR=/data/media
 USER gql
 EXPOSE 8000
 VOLUME ["/data"]

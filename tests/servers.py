@@ -1,8 +1,10 @@
 """The app as a separate `gql serve` process on 127.0.0.1, for tests that need a real one."""
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -80,6 +82,8 @@ class ServerProcess:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             text=True,
+            # Its own process group: stop() ends uvicorn's --workers children with it.
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -105,6 +109,8 @@ class ServerProcess:
         if self.process.poll() is None:
             self.process.kill()
         code = self.process.wait(timeout=30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)  # workers left behind by a kill
         logged = self.logged()
         self.log.close()
         return code, logged

@@ -38,7 +38,11 @@ Strawberry:
   and the receive loop `handle` (re-read both against Strawberry's on an upgrade);
 - descriptions set after a type is made (`describe`, `describe_enum_values`): the
   `description` of a StrawberryObjectDefinition and of each `EnumValue` of a
-  StrawberryEnumDefinition, read when the schema is built.
+  StrawberryEnumDefinition, read when the schema is built;
+- HTTP views: requests they cannot take are raised as `cross_web.HTTPException` (status
+  and reason; Strawberry's FastAPI router answers them in plain text), and a multipart
+  request is read by the view's `parse_multipart(request)` (gql.web.router turns both into
+  coded JSON errors).
 """
 
 from collections.abc import AsyncIterator, Awaitable, Iterable, Mapping
@@ -46,6 +50,7 @@ from enum import Enum
 from typing import Any
 
 import strawberry
+from cross_web import HTTPException
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -62,6 +67,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
 from strawberry.types import get_object_definition
 from strawberry.types.enum import has_enum_definition
 
+# What Strawberry's HTTP views raise for a request they cannot take.
+ViewHTTPException = HTTPException
 # The base of gql's executor (graphql-core's ExecutionContext, as Strawberry extends it).
 ExecutionContextBase = StrawberryGraphQLCoreExecutionContext
 # Key of a graphql-core field's extensions that holds its StrawberryField.

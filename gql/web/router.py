@@ -6,13 +6,14 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.fastapi import GraphQLRouter
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types.execution import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from gql.graphql import compat
 from gql.graphql.context import Context
 from gql.web.graphiql import GraphiQLPage
 from gql.web.middleware import decode_json
@@ -27,6 +28,11 @@ REQUEST_ERROR_STATUS = "gql_request_error_status"
 # media type.
 RETRY_AFTER = "gql_retry_after"
 CREDENTIAL_CODES = frozenset({"UNAUTHENTICATED", "TOKEN_EXPIRED"})
+MALFORMED_MULTIPART = (
+    "The multipart request is malformed: `operations` must be a JSON object (the "
+    "operation) and `map` a JSON object from each file's field name to the list of variable "
+    "paths it fills (the GraphQL multipart request spec)."
+)
 
 
 def accepted_media_type(accept: str | None) -> str:
@@ -76,6 +82,16 @@ class Router(GraphQLRouter[Context, None]):
         """orjson is several times faster than the standard library here."""
         return orjson.dumps(data).decode()
 
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """A GraphQL multipart request whose form does not hold together is a 400, not an
+        internal error."""
+        try:
+            return await super().parse_multipart(request)
+        except compat.ViewHTTPException:
+            raise
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            raise compat.ViewHTTPException(400, MALFORMED_MULTIPART) from None
+
     def decode_json(self, data: str | bytes) -> object:
         """As WellFormedGraphQL checked the body (gql.web.middleware.decode_json)."""
         return decode_json(data)
@@ -115,7 +131,14 @@ class Router(GraphQLRouter[Context, None]):
         error is a 400 (401 for bad credentials); with plain JSON it stays 200, as older
         clients expect."""
         base_run: Any = super().run  # its overloads split HTTP and WebSocket requests
-        response = await base_run(request, context, root_value)
+        try:
+            response = await base_run(request, context, root_value)
+        except compat.ViewHTTPException as refused:
+            # Coded, as every other refusal (Strawberry's router would answer in plain text).
+            return JSONResponse(
+                {"errors": [{"message": refused.reason, "extensions": {"code": "BAD_USER_INPUT"}}]},
+                status_code=refused.status_code,
+            )
         if not isinstance(request, Request) or not isinstance(response, Response):
             return response
         retry_after = getattr(request.state, RETRY_AFTER, None)

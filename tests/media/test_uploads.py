@@ -258,3 +258,44 @@ async def test_an_image_uploaded_through_one_process_is_served_by_another(
     finally:
         logs = [server.stop()[1] for server in servers]
     assert not any("Traceback" in log for log in logs), logs
+
+
+@pytest.mark.parametrize(
+    ("operations", "file_map"),
+    [
+        ("not json", '{"0": ["variables.input.file"]}'),
+        ("[]", '{"0": ["variables.input.file"]}'),
+        ("5", '{"0": ["variables.input.file"]}'),
+        (None, "not json"),
+        (None, '{"1": ["variables.input.file"]}'),
+        (None, '{"0": ["variables.nowhere.deep"]}'),
+        (None, '{"0": "variables.input.file"}'),
+    ],
+    ids=[
+        "operations-not-json",
+        "operations-a-list",
+        "operations-a-number",
+        "map-not-json",
+        "map-names-a-missing-file",
+        "map-names-a-missing-path",
+        "map-value-not-a-list",
+    ],
+)
+async def test_a_malformed_multipart_request_is_a_client_error_and_stores_nothing(
+    client: httpx.AsyncClient,
+    db: Database,
+    staff: dict[str, str],
+    product_id: str,
+    operations: str | None,
+    file_map: str,
+) -> None:
+    default = {"query": UPLOAD, "variables": {"input": {"productId": product_id, "file": None}}}
+    response = await client.post(
+        "/graphql",
+        data={"operations": operations or json.dumps(default), "map": file_map},
+        files={"0": ("upload", picture("PNG"), "image/png")},
+        headers=staff | {"Apollo-Require-Preflight": "true"},
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    assert await stored_state(db) == (0, 0, set())
