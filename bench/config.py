@@ -8,7 +8,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 # BENCH_ONLY names, case-insensitive, without "-", "_" or "+" (O-spread: OSPREAD, Qw+W: QWW).
-WORKLOADS = ("Q", "QDEEP", "O", "OSPREAD", "QWW", "S")
+WORKLOADS = ("Q", "QDEEP", "O", "OSPREAD", "QWW", "S", "R")
 
 
 def _str(name: str, default: str) -> str:

@@ -11,10 +11,11 @@ from typing import Any, Protocol
 import httpx
 
 from bench.config import BENCH_DIR, BenchConfig
-from bench.proxy import OVERHEAD, StatementCounter
+from bench.proxy import HOUSEKEEPING, OVERHEAD, StatementCounter
 from bench.servers import Server, cpu_between, cpu_census, descendants, rss_kib, wait_idle
 
 LUA = BENCH_DIR / "wrk" / "graphql.lua"
+MIX_LUA = BENCH_DIR / "wrk" / "mix.lua"
 
 
 @dataclass
@@ -61,9 +62,10 @@ def _write(directory: Path, name: str, text: str) -> str:
 async def _wrk(
     config: BenchConfig, url: str, seconds: float, env: dict[str, str]
 ) -> dict[str, Any]:
+    script = MIX_LUA if env.get("BENCH_MIX") else LUA
     command = [
         "taskset", "-c", config.load_core, "wrk", "-t1", f"-c{config.connections}",
-        f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), url,
+        f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url,
     ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -99,11 +101,13 @@ async def measure(
     random_id: tuple[int, int] | None = None,
     random_id_type: str = "",
     companions: list[Companion] | None = None,
+    mix: str = "",
 ) -> tuple[LoadResult, list[dict[str, Any]]]:
     """Warm up, then one timed wrk run; server CPU from /proc before and after it. With
     `random_id`, each request's `__RANDOM_ID__` becomes an id drawn from that range (the
     global id of `random_id_type` and that number, when given); the
-    companions run beside the window alone, and what they saw is returned with the result."""
+    companions run beside the window alone, and what they saw is returned with the result.
+    With `mix` (the lines of a read mix, bench.mix), those requests in turn instead of `body`."""
     import os
 
     with tempfile.TemporaryDirectory(prefix="gql-bench-") as tmp:
@@ -117,6 +121,7 @@ async def measure(
             "BENCH_EXPECT": expect,
             "BENCH_RANDOM_ID": f"{random_id[0]}:{random_id[1]}" if random_id else "",
             "BENCH_RANDOM_ID_TYPE": random_id_type,
+            "BENCH_MIX": _write(directory, "mix.txt", mix) if mix else "",
         }
         await wait_idle(server.pid)
         if warmup and config.warmup > 0:
@@ -193,7 +198,9 @@ async def count_statements(
 ) -> StatementCount:
     """Send the bodies one at a time (after 3 warm-up requests); divide what the proxy saw.
 
-    Statements in `background` (seen while the server was idle) are not the requests' work.
+    Statements in `background` (seen while the server was idle) and housekeeping (the
+    budgets' shared writes, the driver's setup of a new connection) are not the requests'
+    work.
     """
     for body in bodies[:3]:
         (await client.post(url, json=body, headers=headers)).raise_for_status()
@@ -203,6 +210,7 @@ async def count_statements(
     _, _, texts = counter.snapshot()
     texts.subtract(before)
     # Transaction control and pings stay counted: only the idle server's own work is left out.
+    background = background | {t for t, c in texts.items() if c > 0 and HOUSEKEEPING.match(t)}
     mine = {
         text: c
         for text, c in texts.items()

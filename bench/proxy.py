@@ -15,6 +15,15 @@ OVERHEAD = re.compile(
     r"SHOW |LISTEN|UNLISTEN|SELECT 1\s*$|SELECT pg_advisory_unlock_all|;|$)",
     re.IGNORECASE,
 )
+# Work of the process, not of the request that happened to be running: the shared request
+# and cost budgets' periodic writes (they run only while there are charges to share, so an
+# idle server does not show them) and asyncpg's type introspection on a new pooled
+# connection.
+HOUSEKEEPING = re.compile(
+    r"^\s*(INSERT INTO (cost_bucket|rate_limit_window)\b|WITH RECURSIVE typeinfo_tree|"
+    r"SELECT current_setting\('jit'\)|SELECT set_config\('jit')",
+    re.IGNORECASE,
+)
 
 
 @dataclass

@@ -50,12 +50,31 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     gql_cold = rps("Q", "gql", "cold")
     for other, goal in (
         ("strawberry-baseline", 3.0),
-        ("postgraphile4", 0.4),
+        ("postgraphile4", 0.8),
         ("postgraphile5", 0.4),
     ):
         value = _ratio(gql_cold, rps("Q", other, "cold"))
         if value is not None:
             add(f"Q cold: gql / {other} req/s", value, f">= {goal}x", value >= goal)
+    cold_cpu = [
+        r["cpu_ms_per_req"]
+        for r in results.get("runs", [])
+        if r["workload"] == "Q" and r["server"] == "gql" and r["variant"] == "cold"
+    ]
+    if cold_cpu:
+        add("Q cold: gql server CPU ms/req (best round)", min(cold_cpu), "<= 2", min(cold_cpu) <= 2)
+    gql_mix = _run(results, "R", "gql", "mix")
+    for peer in ("postgraphile4", "postgraphile5"):
+        other = _run(results, "R", peer, "mix")
+        if gql_mix and other:
+            value = _ratio(gql_mix["rps"], other["rps"])
+            add(f"R: gql / {peer} req/s", value, ">= 2x", value is not None and value >= 2)
+            add(
+                f"R: gql p99 / {peer} p99",
+                _ratio(gql_mix["p99_ms"], other["p99_ms"]),
+                "< 1x",
+                gql_mix["p99_ms"] < other["p99_ms"],
+            )
     value = _ratio(gql_cold, rps("Q", "floor", "cold"))
     if value is not None:
         add("Q cold: gql / floor req/s (for information)", value, "-", None)
@@ -161,12 +180,28 @@ def _lock_table(results: dict[str, Any]) -> list[str]:
     writes = [
         f"{r['workload']} gql{_round(r)}: {r['writes']}"
         for r in results.get("runs", [])
-        if "writes" in r
+        if "writes" in r and r["workload"] != "R"
     ]
     lines = ["", "## Lock waits during the write windows (pg_stat_activity every 20 ms)", ""]
     lines += list(_table(header, table))
     if writes:
         lines += ["", "Writes beside Qw+W: " + "; ".join(writes)]
+    return lines
+
+
+def _mix_lines(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    mixes = [r for r in results.get("runs", []) if r["workload"] == "R"]
+    if mixes:
+        lines += [
+            "",
+            "R, writes and gql's response cache hit rate: "
+            + "; ".join(
+                f"{r['server']} round {r.get('round')}: {r.get('writes')}"
+                + (f", cache hits {r['cache_hit_rate']:.0%}" if r.get("cache_hit_rate") else "")
+                for r in mixes
+            ),
+        ]
     return lines
 
 
@@ -196,6 +231,8 @@ def markdown(results: dict[str, Any]) -> str:
         "O": "O: placeOrder, 1 unit of one hot product, 64 customers",
         "O-spread": "O-spread: placeOrder, 1 unit of a random product of 10,000, 64 customers",
         "Qw+W": "Qw+W: Q with the response cache, alone and with 20 placeOrder/s off the page",
+        "R": "R: read mix (Zipf over 10,200 reads; 70 % anonymous, 25 % customers, 5 % staff) "
+        "with 20 placeOrder/s",
     }
     rows = []
     for run in results.get("runs", []):
@@ -246,6 +283,7 @@ def markdown(results: dict[str, Any]) -> str:
     ]  # fmt: skip
     lines += list(_table(header, rows))
     lines += _lock_table(results)
+    lines += _mix_lines(results)
     if results.get("subscriptions"):
         lines += [
             "",

@@ -16,6 +16,7 @@ import httpx
 from bench import report, servers
 from bench.config import BenchConfig
 from bench.proxy import CountingProxy
+from bench.readmix import r_workload
 from bench.seed import seed
 from bench.workloads import (
     Bench,
@@ -140,6 +141,7 @@ async def main() -> int:
             ({"OSPREAD"}, lambda: ospread_workload(bench)),
             ({"QWW"}, lambda: qww_workload(bench)),
             ({"S"}, lambda: s_workload(bench)),
+            ({"R"}, lambda: r_workload(bench, factories)),
         ]
         try:
             for needs, step in steps:

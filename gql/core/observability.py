@@ -155,6 +155,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.response_cache = Counter(
+            "gql_response_cache",
+            "GraphQL POSTs by what the response cache did: hit (answered from memory), miss "
+            "(a cacheable read, computed) or bypass (not a cacheable read).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.gauges = {
             name: Gauge(name, documentation, registry=self.registry, multiprocess_mode="livesum")
             for name, documentation in GAUGES.items()

@@ -328,3 +328,22 @@ async def test_an_answer_is_computed_with_the_permissions_it_is_kept_under(
     for body in (first, second):
         assert body["data"]["products"]["edges"][0]["node"]["stock"] is None
         assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_metrics_count_what_the_cache_did(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    # given: a cacheable read sent twice, and a mutation
+    await make_product(session, "M")
+    for _ in range(2):
+        await _post(client, PRODUCTS)
+    await _post(client, UPDATE)
+    # when: /metrics is read (open in tests)
+    text = (await client.get("/metrics")).text
+    # then: one miss (computed and kept), one hit, one request it did not handle
+    counts = {
+        line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("gql_response_cache_total{")
+    }
+    assert counts == {"miss": 1.0, "hit": 1.0, "bypass": 1.0}

@@ -1,6 +1,7 @@
 """Stored files live as long as an image refers to them: removed after the commit that
 drops the last reference, kept when that transaction fails; `gql check-media` repairs."""
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -138,3 +139,29 @@ async def test_check_media_reports_and_repairs_orphans(
     assert (await client.get(used["url"])).status_code == 200
     clean = await check_media(db, storage, repair=False)
     assert (clean.unreferenced, clean.unregistered, clean.missing) == ([], [], [])
+
+
+async def test_a_removal_waits_for_an_upload_that_reuses_the_file(
+    client: httpx.AsyncClient, db: Database, staff: dict[str, str], session: AsyncSession
+) -> None:
+    # given: product A's image uses a file, and an upload of the same picture for product B
+    # is inside its transaction, not yet committed
+    first = await make_product(session, "RACE-1")
+    second = await make_product(session, "RACE-2")
+    image = uploaded(await upload(client, staff, gid("Product", first.id), picture("PNG")))
+    storage = storage_for(make_settings(db.url), db)
+    again = read_upload(picture("PNG"), max_bytes=10**6, max_pixels=10**6, field="f")
+    async with new_session(db, write=True) as uploading:
+        await catalog.add_uploaded_image(uploading, storage, second.id, again)
+        # when: A's image is removed meanwhile (its release must wait for the upload)
+        removal = asyncio.create_task(
+            execute(client, REMOVE, {"id": image["image"]["id"]}, headers=staff)
+        )
+        await asyncio.sleep(0.5)
+        assert not removal.done()
+        await uploading.commit()
+    body = await asyncio.wait_for(removal, 30)
+    # then: the removal saw B's new reference: the file stays, served for B
+    assert body["data"]["removeProductImage"]["__typename"] == "RemoveProductImageSuccess"
+    assert (await stored_state(db))[:2] == (1, 1)
+    assert (await client.get(image["image"]["url"])).status_code == 200

@@ -174,6 +174,15 @@ async def test_a_bad_file_is_a_coded_error_and_stores_nothing(
     assert await stored_state(db) == (0, 0, set())
 
 
+async def test_the_format_is_read_from_the_bytes_not_the_declared_type(
+    client: httpx.AsyncClient, db: Database, staff: dict[str, str], product_id: str
+) -> None:
+    response = await upload(client, staff, product_id, picture("PNG"), content_type="image/jpeg")
+    image = uploaded(response)["image"]
+    assert image["url"].endswith(".png")
+    assert (await client.get(image["url"])).headers["content-type"] == "image/png"
+
+
 async def test_an_upload_without_the_preflight_header_is_refused(
     client: httpx.AsyncClient, db: Database, staff: dict[str, str], product_id: str
 ) -> None:
@@ -244,17 +253,19 @@ async def test_an_image_uploaded_through_one_process_is_served_by_another(
             httpx.AsyncClient(base_url=servers[1].url) as second,
         ):
             headers = await signed_in(first, db, "staff@example.com", "staff")
-            sent = picture("JPEG", quality=85, exif=exif_bytes())
-            # when: a JPEG is uploaded through the first
-            image = uploaded(
-                await upload(first, headers, product, sent, content_type="image/jpeg")
-            )["image"]
-            # then: the second serves it (minus the EXIF) and its renditions
-            served = await second.get(image["url"])
-            assert served.content == picture("JPEG", quality=85)
-            sized = await second.get(image["resizedUrl"])
-            assert size_of(sized.content) == (256, 171)
-            assert (await first.get(image["resizedUrl"])).content == sized.content
+            for image_format, content_type in (("PNG", "image/png"), ("JPEG", "image/jpeg")):
+                sent = picture(image_format, quality=85, exif=exif_bytes())
+                # when: a picture is uploaded through the first
+                image = uploaded(
+                    await upload(first, headers, product, sent, content_type=content_type)
+                )["image"]
+                # then: the second serves it (minus the EXIF) and its renditions
+                served = await second.get(image["url"])
+                assert served.content == picture(image_format, quality=85)
+                assert served.headers["content-type"] == content_type
+                sized = await second.get(image["resizedUrl"])
+                assert size_of(sized.content) == (256, 171)
+                assert (await first.get(image["resizedUrl"])).content == sized.content
     finally:
         logs = [server.stop()[1] for server in servers]
     assert not any("Traceback" in log for log in logs), logs
