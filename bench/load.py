@@ -15,7 +15,6 @@ from bench.proxy import HOUSEKEEPING, OVERHEAD, StatementCounter
 from bench.servers import Server, cpu_between, cpu_census, descendants, rss_kib, wait_idle
 
 LUA = BENCH_DIR / "wrk" / "graphql.lua"
-MIX_LUA = BENCH_DIR / "wrk" / "mix.lua"
 
 
 @dataclass
@@ -62,10 +61,9 @@ def _write(directory: Path, name: str, text: str) -> str:
 async def _wrk(
     config: BenchConfig, url: str, seconds: float, env: dict[str, str]
 ) -> dict[str, Any]:
-    script = MIX_LUA if env.get("BENCH_MIX") else LUA
     command = [
         "taskset", "-c", config.load_core, "wrk", "-t1", f"-c{config.connections}",
-        f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(script), url,
+        f"-d{max(1, round(seconds))}s", "--timeout", "10s", "-s", str(LUA), url,
     ]  # fmt: skip
     process = await asyncio.create_subprocess_exec(
         *command,

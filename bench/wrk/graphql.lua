@@ -3,8 +3,9 @@
 -- BENCH_TOKENS: file of access tokens (one per line, used in turn); BENCH_EXPECT: a
 -- substring every good answer contains; BENCH_RANDOM_ID: "lo:hi", each request's body gets
 -- a random integer in [lo, hi] in place of __RANDOM_ID__ (with BENCH_RANDOM_ID_TYPE, the
--- global id of that type and number: base64 of "Type:n"). A JSON summary is printed on a
--- BENCH_JSON line.
+-- global id of that type and number: base64 of "Type:n"). BENCH_MIX (R, the read mix):
+-- a file of `token<TAB>JSON body` lines (an empty token: anonymous), sent in turn and again
+-- from the top instead of BENCH_BODY. A JSON summary is printed on a BENCH_JSON line.
 
 local threads = {}
 
@@ -69,9 +70,27 @@ function init(args)
     end
   end
   fixed = wrk.format("POST", wrk.path, headers, body)
+  mix = {}
+  local mpath = os.getenv("BENCH_MIX")
+  if mpath and mpath ~= "" then
+    for line in read(mpath):gmatch("[^\n]+") do
+      local token, json = line:match("^([^\t]*)\t(.*)$")
+      if json then
+        local these = { ["Content-Type"] = "application/json" }
+        if token ~= "" then these["Authorization"] = "Bearer " .. token end
+        table.insert(mix, wrk.format("POST", wrk.path, these, json))
+      end
+    end
+  end
+  nextmix = 1
 end
 
 function request()
+  if #mix > 0 then
+    local this = mix[nextmix]
+    nextmix = nextmix % #mix + 1
+    return this
+  end
   if #tokens == 0 and not lo then return fixed end
   if #tokens > 0 then
     headers["Authorization"] = "Bearer " .. tokens[nexttoken]

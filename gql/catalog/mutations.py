@@ -5,9 +5,10 @@ from decimal import Decimal
 from typing import Annotated
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.file_uploads import Upload
 
-from gql.catalog import listing, service
+from gql.catalog import listing, models, service
 from gql.catalog.types import DuplicateSkuError, Product, ProductImage, ProductInUseError
 from gql.catalog.validation import (
     MAX_ALT_TEXT,
@@ -187,6 +188,15 @@ ReorderProductImagesResult = Annotated[
 ]
 
 
+async def _image_added(session: AsyncSession, image: models.ProductImage) -> AddProductImageSuccess:
+    """The new image, with its product as the transaction now sees it."""
+    product = await listing.get_product(session, image.product_id)
+    assert product is not None
+    return AddProductImageSuccess(
+        image=ProductImage.from_model(image), product=Product.from_model(product)
+    )
+
+
 @strawberry.type
 class CatalogMutation:
     @strawberry.mutation(
@@ -277,11 +287,7 @@ class CatalogMutation:
                 alt_text=input.alt_text,
                 position=input.position,
             )
-            product = await listing.get_product(session, product_id)
-        assert product is not None
-        return AddProductImageSuccess(
-            image=ProductImage.from_model(image), product=Product.from_model(product)
-        )
+            return await _image_added(session, image)
 
     @strawberry.mutation(
         description="Upload an image for a product: stored by this API and served at a "
@@ -318,11 +324,7 @@ class CatalogMutation:
                 alt_text=input.alt_text,
                 position=input.position,
             )
-            product = await listing.get_product(session, product_id)
-        assert product is not None
-        return AddProductImageSuccess(
-            image=ProductImage.from_model(image), product=Product.from_model(product)
-        )
+            return await _image_added(session, image)
 
     @strawberry.mutation(
         description="Detach an image from its product (an uploaded file is removed once "
