@@ -1,9 +1,10 @@
 """Stored images and their references: written inside the transaction that adds the first
 reference, removed after the commit that removes the last.
 
-Every writer of a file takes its `media_file` row first (an upsert on adding, a row lock on
-removing; SQLite's write lock does both), so an upload that reuses a file and the removal of
-that file's last reference never interleave: whichever comes second sees the other's commit.
+Every writer of a file takes its `media_file` row first, by an upsert that locks the row even
+where there was none yet (on SQLite the database's write lock does it), so an upload that
+reuses a file and the removal of that file's last reference never interleave: whichever
+comes second sees the other's commit.
 """
 
 import logging
