@@ -8,7 +8,7 @@
     "query Products {",
     "  products(first: 5) {",
     "    totalCount",
-    "    edges { node { id name price inStock images { url altText } } }",
+    "    edges { node { id name price inStock images { url altText width height resizedUrl(size: SMALL) } } }",
     "    pageInfo { hasNextPage endCursor }",
     "  }",
     "}",
