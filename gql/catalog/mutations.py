@@ -32,6 +32,11 @@ SKU = (
     "other product"
 )
 PRICE = f"0 to {MAX_PRICE}, at most two decimal places"
+ALT_TEXT = f"Text alternative for the image, at most {MAX_ALT_TEXT} characters."
+POSITION = (
+    "0-based place among the images; last when omitted or past the end. Later images move one "
+    "place along; negative is a ValidationError."
+)
 
 
 @strawberry.input(
@@ -77,15 +82,8 @@ class AddProductImageInput:
     url: str = strawberry.field(
         description=f"Absolute http or https URL of the image, at most {MAX_URL} characters."
     )
-    alt_text: str = strawberry.field(
-        default="",
-        description=f"Text alternative for the image, at most {MAX_ALT_TEXT} characters.",
-    )
-    position: int | None = strawberry.field(
-        default=None,
-        description="0-based place among the images; last when omitted or past the end. Later "
-        "images move one place along; negative is a ValidationError.",
-    )
+    alt_text: str = strawberry.field(default="", description=ALT_TEXT)
+    position: int | None = strawberry.field(default=None, description=POSITION)
 
 
 @strawberry.input(
@@ -99,15 +97,8 @@ class UploadProductImageInput:
         "default) and MEDIA_MAX_PIXELS pixels (25 million by default); its format is read "
         "from its bytes, and EXIF, XMP and text metadata are removed before it is stored."
     )
-    alt_text: str = strawberry.field(
-        default="",
-        description=f"Text alternative for the image, at most {MAX_ALT_TEXT} characters.",
-    )
-    position: int | None = strawberry.field(
-        default=None,
-        description="0-based place among the images; last when omitted or past the end. Later "
-        "images move one place along; negative is a ValidationError.",
-    )
+    alt_text: str = strawberry.field(default="", description=ALT_TEXT)
+    position: int | None = strawberry.field(default=None, description=POSITION)
 
 
 @strawberry.input(description="A new display order for the images of a product.")
