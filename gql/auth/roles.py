@@ -5,14 +5,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ScalarSelect
 
 from gql.auth.models import AuthSession, Permission, Role, User, role_permission, user_role
-from gql.core.db import utcnow
+from gql.core.db import insert_for, utcnow
 from gql.core.errors import DomainError, EntityNotFound, InvalidInput
 from gql.core.text import has_control_characters
 
@@ -216,11 +214,8 @@ async def assign_role(session: AsyncSession, user_id: int, role_id: int) -> User
     role = await _role(session, role_id)
     # ON CONFLICT DO NOTHING, not check-then-insert: two concurrent assignments of the same
     # role both see "not held" under READ COMMITTED, and the second would violate the key.
-    dialect_insert = (
-        postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    )
     await session.execute(
-        dialect_insert(user_role)
+        insert_for(session.get_bind().dialect.name)(user_role)
         .values(user_id=user.id, role_id=role.id)
         .on_conflict_do_nothing(index_elements=[user_role.c.user_id, user_role.c.role_id])
     )

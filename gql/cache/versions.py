@@ -19,11 +19,12 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.cache.models import CATALOG_SHARDS, CatalogVersion
 from gql.catalog.models import Product
+from gql.core.db import insert_for
 
 
 @dataclass(frozen=True)
@@ -80,8 +81,9 @@ def product_ids_parameter(dialect: str, product_ids: Iterable[int]) -> Any:
 
 @cache
 def _raise_availability(dialect: str) -> Any:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(CatalogVersion).values(shard=bindparam("shard"), edits=0, availability=1)
+    statement = insert_for(dialect)(CatalogVersion).values(
+        shard=bindparam("shard"), edits=0, availability=1
+    )
     return statement.on_conflict_do_update(
         index_elements=[CatalogVersion.shard],
         set_={"availability": CatalogVersion.availability + 1},

@@ -220,16 +220,20 @@ async def _image_ids(session: AsyncSession, product_id: int) -> list[int]:
 async def remove_product_image(session: AsyncSession, image_id: int) -> tuple[int, list[str]]:
     """Remove an image and close the gap in its product's order; returns the product id and
     the media key it used (to release once this commits)."""
-    product_id = await session.scalar(
-        select(ProductImage.product_id).where(ProductImage.id == image_id)
-    )
-    if product_id is None:
+    found = (
+        await session.execute(
+            select(ProductImage.product_id, ProductImage.media_key).where(
+                ProductImage.id == image_id
+            )
+        )
+    ).one_or_none()
+    if found is None:
         raise EntityNotFound("The image does not exist.", field="id")
+    product_id, media_key = found
     await _require_product(session, product_id, lock=True)
-    media_keys = await _media_keys(session, ProductImage.id == image_id)
     await session.execute(delete(ProductImage).where(ProductImage.id == image_id))
     await _renumber(session, await _image_ids(session, product_id))
-    return product_id, media_keys
+    return product_id, [media_key] if media_key is not None else []
 
 
 async def reorder_product_images(

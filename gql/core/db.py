@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -94,6 +95,11 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
         # once when another writer got there first. Writers therefore take it up front.
         immediate = connection.get_execution_options().get(SQLITE_WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def insert_for(dialect_name: str) -> Callable[..., Any]:
+    """The dialect's INSERT (`postgresql` or `sqlite`), the one with ON CONFLICT clauses."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
 
 
 class Database:

@@ -24,12 +24,13 @@ async def _rendition(
 ) -> bytes | None:
     """Rendered from the original and kept, while its registration is held (a removal of the
     original waits, so no rendition outlives it)."""
-    original = await storage.read(original_of(key))
+    original_key = original_of(key)
+    original = await storage.read(original_key)
     if original is None:
         return None
     data = await asyncio.to_thread(render, original, size)
     async with new_session(database, write=True) as session:
-        if await locked_registration(session, original_of(key)) is None:
+        if await locked_registration(session, original_key) is None:
             return None
         await storage.write(session, key, data)
         await session.commit()

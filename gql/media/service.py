@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.catalog.models import ProductImage
-from gql.core.db import Database, new_session
+from gql.core.db import Database, insert_for, new_session
 from gql.media.images import Picture
 from gql.media.keys import is_original, original_of
 from gql.media.models import MediaFile
@@ -29,8 +28,7 @@ logger = logging.getLogger("gql.media")
 def _claiming(session: AsyncSession, values: dict[str, object]) -> Any:
     """An upsert of a registry row that leaves an existing row as it is but takes its lock
     (a plain row lock would take nothing where no row is yet)."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    insert = dialect.insert(MediaFile).values(**values)
+    insert = insert_for(session.get_bind().dialect.name)(MediaFile).values(**values)
     return insert.on_conflict_do_update(index_elements=["key"], set_={"key": insert.excluded.key})
 
 

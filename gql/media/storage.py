@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Protocol
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.core.config import Settings
-from gql.core.db import Database, new_session
+from gql.core.db import Database, insert_for, new_session
 from gql.media.keys import KEY, family_prefix
 from gql.media.models import MediaBlob
 
@@ -44,10 +43,8 @@ class DatabaseStorage:
 
     async def write(self, session: AsyncSession, key: str, data: bytes) -> None:
         """Inserted unless present."""
-        dialect = postgresql if not self.database.is_sqlite else sqlite
-        await session.execute(
-            dialect.insert(MediaBlob).values(key=key, data=data).on_conflict_do_nothing()
-        )
+        insert = insert_for(session.get_bind().dialect.name)
+        await session.execute(insert(MediaBlob).values(key=key, data=data).on_conflict_do_nothing())
 
     async def read(self, key: str) -> bytes | None:
         """One statement, outside any transaction."""

@@ -132,10 +132,14 @@ class BodyTooLarge(Exception):
     """The request body passed the limit while the app was reading it."""
 
 
+def media_type(headers: Headers) -> str:
+    """The request's media type, without parameters, lower case ("" when none is given)."""
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
 def is_multipart(scope: Scope) -> bool:
-    """Whether the request is a GraphQL multipart request (an upload)."""
-    content_type = Headers(scope=scope).get("content-type", "")
-    return content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
+    """Whether the request is a multipart request (a GraphQL upload)."""
+    return media_type(Headers(scope=scope)) == "multipart/form-data"
 
 
 class BodyLimit:
@@ -151,9 +155,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        upload = scope["path"] == GRAPHQL_PATH and is_multipart(scope)
+        headers = Headers(scope=scope)
+        upload = scope["path"] == GRAPHQL_PATH and media_type(headers) == "multipart/form-data"
         limit = self.upload_limit if upload else self.default_limit
-        declared = Headers(scope=scope).get("content-length")
+        declared = headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(send, limit)
             return
@@ -204,10 +209,9 @@ class JsonOnlyGraphQL:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] == GRAPHQL_PATH and scope["method"] == "POST":
-            content_type = Headers(scope=scope).get("content-type", "")
-            media_type = content_type.split(";", 1)[0].strip().lower()
-            if self.uploads and media_type == "multipart/form-data":
-                headers = Headers(scope=scope)
+            headers = Headers(scope=scope)
+            kind = media_type(headers)
+            if self.uploads and kind == "multipart/form-data":
                 if not any(headers.get(name, "").strip() for name in PREFLIGHT_HEADERS):
                     await send_error(
                         send,
@@ -217,7 +221,7 @@ class JsonOnlyGraphQL:
                         "BAD_USER_INPUT",
                     )
                     return
-            elif media_type != "application/json":
+            elif kind != "application/json":
                 await send_error(
                     send,
                     415,
