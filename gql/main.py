@@ -17,7 +17,7 @@ from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_P
 
 from gql.auth.http import router as auth_router
 from gql.auth.sessions import AuthTools
-from gql.cache.responses import CachedReads
+from gql.cache.responses import CatalogReads
 from gql.core.config import Settings, get_settings
 from gql.core.db import Database
 from gql.core.gc_tuning import tune_for_serving
@@ -153,11 +153,11 @@ def _with_middleware(
     metrics: Metrics,
     limiter: RateLimiter,
     graphiql: GraphiQLPage | None,
-    cache: dict[str, Any],
+    catalog_reads: dict[str, Any],
     safelist: dict[str, str] | None,
 ) -> None:
     """Outermost first: ids and logs, security headers, CORS, rate limit, body size, CSRF,
-    well-formed bodies, persisted queries, and the response cache."""
+    well-formed bodies, persisted queries, and catalog reads (cached or compiled)."""
     layers: list[tuple[type[Any], dict[str, Any]]] = [
         (RequestTelemetry, {"metrics": metrics}),
         (SecurityHeaders, {"page_csp": page_policies(graphiql)}),
@@ -194,8 +194,8 @@ def _with_middleware(
             },
         ),
     ]
-    if settings.response_cache:
-        layers.append((CachedReads, cache))
+    if settings.response_cache or settings.compiled_reads:
+        layers.append((CatalogReads, catalog_reads))
     for middleware, options in reversed(layers):
         app.add_middleware(cast(Any, middleware), **options)
 
@@ -288,19 +288,21 @@ def create_app(
         app.mount(ASSETS_PATH, assets, name="graphiql")
     if (shop := storefront.storefront_files(settings)) is not None:
         app.mount(storefront.PATH, shop, name="storefront")
-    cache = {
+    catalog_reads = {
         "database": db,
         "auth": tools,
         "settings": settings,
         "budget": cost_budget,
         "metrics": metrics,
+        "cache": settings.response_cache,
+        "compiled": settings.compiled_reads,
     }
     safelist = (
         load_safelist(settings.persisted_queries_safelist)
         if settings.persisted_queries == "safelist" and settings.persisted_queries_safelist
         else None
     )
-    _with_middleware(app, settings, metrics, limiter, graphiql, cache, safelist)
+    _with_middleware(app, settings, metrics, limiter, graphiql, catalog_reads, safelist)
     # Request ids for the sockets' log lines, as for every request.
     endpoint = _websocket_endpoint(app, settings, limiter, safelist)
     app.websocket_endpoint = RequestTelemetry(endpoint, metrics)

@@ -1,4 +1,6 @@
-"""The response cache: catalog reads answered from memory while their data is unchanged.
+"""Catalog reads ahead of the GraphQL layer: answered from memory while their data is
+unchanged (the response cache), else by their compiled form (gql.catalog.compiled), else
+by the full request.
 
 A read qualifies when every root field it selects is public catalog data (`product`,
 `products`): its answer then depends only on the document, the variables and what the
@@ -9,8 +11,12 @@ computed, the products it shows at the versions it showed them, and, when it fil
 the statement that checks the caller, so an answer is never older than the last committed
 write that could change it, in any process; a stock change to product X leaves answers
 that do not show X alone.
+
+A read the cache cannot answer runs compiled when it can: the same statements, the same
+bytes as the general executor, without Strawberry's request path or GraphQL objects.
 """
 
+import contextlib
 import hashlib
 import logging
 from collections import OrderedDict
@@ -43,19 +49,22 @@ from gql.cache.versions import (
     version_columns,
     versions_check,
 )
+from gql.catalog.compiled import CompiledRead, compile_read
 from gql.core.config import Settings
 from gql.core.db import Database
-from gql.core.driver import read_row
+from gql.core.driver import read_row, reading
 from gql.core.errors import RequestError
 from gql.core.observability import Metrics, current_request
 from gql.graphql import compat
 from gql.graphql.caller import bearer_token, hand_over_caller
+from gql.graphql.execution.compiled import Unsupported
 from gql.graphql.execution.cost import CostReport, extensions_suffix, reporting
 from gql.graphql.execution.documents import parse_document, passes_checks
 from gql.graphql.execution.limits import executed, measure_operations
 from gql.graphql.schema import schema
 from gql.web.costbudget import CostBudget, caller_key
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
+from gql.web.router import GRAPHQL_RESPONSE, accepted_media_type
 
 logger = logging.getLogger("gql.cache")
 
@@ -73,6 +82,8 @@ class CatalogRead:
 
     operation_name: str | None
     cost: int  # as the query limits measure it (gql.graphql.execution.limits)
+    # Its compiled form, when it has one (None: the full request runs it).
+    compiled: CompiledRead | None = None
 
 
 def catalog_query(
@@ -142,9 +153,10 @@ def _etag(body: bytes) -> bytes:
     return b'"' + hashlib.blake2b(body, digest_size=16).hexdigest().encode() + b'"'
 
 
-class CachedReads:
+class CatalogReads:
     """ASGI middleware in front of /graphql POSTs: answers cached catalog reads (with
-    ETag, and 304 for a matching If-None-Match); computes and remembers the others."""
+    ETag, and 304 for a matching If-None-Match); computes the others, compiled when they
+    can be, and remembers them. Either part can be off (`cache`, `compiled`)."""
 
     def __init__(
         self,
@@ -154,14 +166,19 @@ class CachedReads:
         settings: Settings,
         budget: CostBudget | None = None,
         metrics: Metrics | None = None,
+        *,
+        cache: bool = True,
+        compiled: bool = True,
     ) -> None:
         self.app = app
-        self.outcomes = metrics.response_cache if metrics is not None else None
+        self.outcomes = metrics.response_cache if metrics is not None and cache else None
+        self.compiled_answers = metrics.compiled_reads if metrics is not None else None
         self.database = database
         self.auth = auth
         self.settings = settings
         self.budget = budget
-        self.store = ResponseStore(settings.response_cache_size)
+        self.store = ResponseStore(settings.response_cache_size) if cache else None
+        self.compiled = compiled
         # What was decided about recent request bodies, so that a hit does not parse or
         # measure the same document again.
         self._reads: OrderedDict[bytes, CatalogRead | None] = OrderedDict()
@@ -184,10 +201,9 @@ class CachedReads:
             return
         # The body itself keys the answers: another spelling of the same request only
         # misses the entries of the first.
-        key = hashlib.blake2b(
-            body + b"\0" + headers.get("accept", "").encode(), digest_size=20
-        ).digest()
-        slot = self.store.slot(key)
+        accept = headers.get("accept")
+        key = hashlib.blake2b(body + b"\0" + (accept or "").encode(), digest_size=20).digest()
+        slot = self.store.slot(key) if self.store is not None else None
         product_ids = slot.product_ids if slot is not None else ()
         access = await self._access(headers.get("authorization"), product_ids)
         if access is None:
@@ -196,25 +212,59 @@ class CachedReads:
             return
         viewer, versions = access
         permission_scope = _scope_of(viewer)
-        entry = self.store.get(key, permission_scope, versions)
-        cost = self._charge(request.cost, viewer, scope) if entry is not None else None
-        if entry is not None and cost is not None:
-            record = current_request.get()
-            if record is not None:
-                record.operation_name = request.operation_name
-                record.operation_type = "query"
-            self._count("hit")
-            await _send_cached(send, entry, headers.get("if-none-match"), cost)
-            return
-        self._count("miss")
+        if self.store is not None and versions is not None:
+            entry = self.store.get(key, permission_scope, versions)
+            cost = self._charge(request.cost, viewer, scope) if entry is not None else None
+            if entry is not None and cost is not None:
+                _tell_record(request)
+                self._count("hit")
+                await _send_cached(send, entry, headers.get("if-none-match"), cost)
+                return
+            self._count("miss")
+        compiled = request.compiled
+        if compiled is not None and compiled.allows(viewer):
+            with recording() as dependencies:
+                data = await self._run_compiled(compiled)
+            cost = self._charge(request.cost, viewer, scope) if data is not None else None
+            if data is not None and cost is not None:
+                _tell_record(request)
+                if self.compiled_answers is not None:
+                    self.compiled_answers.inc()
+                shared = b'{"data":' + orjson.dumps(data) + b"}"
+                answer = shared[:-1] + extensions_suffix(cost)
+                start: Message = {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": _answer_headers(accept, len(answer)),
+                }
+                if versions is not None:
+                    self._keep(start, key, permission_scope, versions, dependencies, shared)
+                await send(start)
+                await send({"type": "http.response.body", "body": answer})
+                return
         # The request runs as this very read of the caller saw them: the answer is computed
         # with the permissions it is kept under. (Over its cost budget, it is refused there.)
         hand_over_caller(scope, viewer)
+        if versions is None:
+            await self.app(scope, replay, send)
+            return
         with recording() as dependencies, reporting() as report:
             remembering = self._remembering(
                 send, key, permission_scope, versions, dependencies, report
             )
             await self.app(scope, replay, remembering)
+
+    async def _run_compiled(self, compiled: CompiledRead) -> dict[str, Any] | None:
+        """The compiled read's `data`; None when the full request must run it (it reports
+        bad input, refusals and outages its own way)."""
+        try:
+            async with reading(self.database) as read:
+                return await compiled.run(read, self.database.engine.dialect.name)
+        except Unsupported:
+            return None
+        except Exception:
+            logger.debug("compiled read handed to the full request", exc_info=True)
+            return None
 
     def _count(self, outcome: str) -> None:
         if self.outcomes is not None:
@@ -266,14 +316,20 @@ class CachedReads:
         picked = executed(measure_operations(core, document, variables or {}), operation_name)
         if picked is None:
             return None
-        return CatalogRead(operation.name.value if operation.name else None, picked[1].cost)
+        compiled = None
+        if self.compiled:
+            with contextlib.suppress(Unsupported):
+                compiled = compile_read(core, document, operation, variables)
+        return CatalogRead(
+            operation.name.value if operation.name else None, picked[1].cost, compiled
+        )
 
     async def _access(
         self, authorization: str | None, product_ids: tuple[int, ...]
-    ) -> tuple[Viewer | None, CatalogVersions] | None:
-        """The caller (None: anonymous) and the catalog versions (those of `product_ids`
-        among them), in one statement; None when the request must run in full (a bad
-        token gets its error there)."""
+    ) -> tuple[Viewer | None, CatalogVersions | None] | None:
+        """The caller (None: anonymous) and, with the cache on, the catalog versions (those
+        of `product_ids` among them), in one statement; None when the request must run in
+        full (a bad token gets its error there)."""
         now = self.auth.clock()
         dialect = self.database.engine.dialect.name
         asked = product_ids_parameter(dialect, product_ids)
@@ -282,15 +338,18 @@ class CachedReads:
             claims = None
             if token is not None:
                 claims = self.auth.tokens.decode(token, expected_type="access", now=now)
+            if claims is None and self.store is None:
+                return None, None
             if claims is None:
                 versions = await read_row(
                     self.database, versions_check(dialect), {"product_ids": asked}
                 )
                 assert versions is not None  # one row of three totals
                 return None, CatalogVersions.of(versions)
+            check = _access_check(dialect) if self.store is not None else session_check(dialect)
             row = await read_row(
                 self.database,
-                _access_check(dialect),
+                check,
                 {"session_id": claims.session_id, "user_id": claims.user_id, "product_ids": asked},
             )
         except (InvalidToken, RequestError):
@@ -302,7 +361,7 @@ class CachedReads:
         viewer = viewer_of(row, claims, now) if row is not None else None
         if viewer is None or row is None:
             return None
-        return viewer, CatalogVersions.of(row[-3:])
+        return viewer, CatalogVersions.of(row[-3:]) if self.store is not None else None
 
     def _remembering(
         self,
@@ -334,37 +393,63 @@ class CachedReads:
             shared = _without_cost(body, report)
             # A key named "errors" can only be the response's own: string values that
             # contain the word have their quotes escaped.
-            if (
-                start["status"] == 200
-                and b'"errors"' not in body
-                and dependencies.consistent
-                and shared is not None
-            ):
-                etag = _etag(shared)
-                headers = [
-                    (name, value)
-                    for name, value in start["headers"]
-                    if name.lower() not in UNCACHED_HEADERS
-                ]
-                headers += CACHE_HEADERS
-                entry = Entry(
-                    edits=versions.edits,
-                    availability=versions.availability if dependencies.availability else None,
-                    product_ids=tuple(sorted(dependencies.products)),
-                    products_version=sum(dependencies.products.values()),
-                    headers=headers,
-                    body=shared,
-                    etag=etag,
-                )
-                self.store.put(key, permission_scope, entry)
-                outgoing = MutableHeaders(scope=start)
-                outgoing.append("etag", etag.decode())
-                for name, value in CACHE_HEADERS:
-                    outgoing.append(name.decode(), value.decode())
+            if start["status"] == 200 and b'"errors"' not in body and shared is not None:
+                self._keep(start, key, permission_scope, versions, dependencies, shared)
             await send(start)
             await send({"type": "http.response.body", "body": body})
 
         return remember
+
+    def _keep(
+        self,
+        start: Message,
+        key: bytes,
+        permission_scope: str,
+        versions: CatalogVersions,
+        dependencies: ReadDependencies,
+        shared: bytes,
+    ) -> None:
+        """Keep a successful answer (without its caller's cost) with what it was computed
+        from, and give the response about to start its ETag and cache headers."""
+        if self.store is None or not dependencies.consistent:
+            return
+        etag = _etag(shared)
+        headers = [
+            (name, value)
+            for name, value in start["headers"]
+            if name.lower() not in UNCACHED_HEADERS
+        ]
+        headers += CACHE_HEADERS
+        entry = Entry(
+            edits=versions.edits,
+            availability=versions.availability if dependencies.availability else None,
+            product_ids=tuple(sorted(dependencies.products)),
+            products_version=sum(dependencies.products.values()),
+            headers=headers,
+            body=shared,
+            etag=etag,
+        )
+        self.store.put(key, permission_scope, entry)
+        outgoing = MutableHeaders(scope=start)
+        outgoing.append("etag", etag.decode())
+        for name, value in CACHE_HEADERS:
+            outgoing.append(name.decode(), value.decode())
+
+
+def _tell_record(request: CatalogRead) -> None:
+    """What the request's log line and metrics say of an operation answered here."""
+    record = current_request.get()
+    if record is not None:
+        record.operation_name = request.operation_name
+        record.operation_type = "query"
+
+
+def _answer_headers(accept: str | None, length: int) -> list[tuple[bytes, bytes]]:
+    """The headers the GraphQL endpoint gives a successful answer of `length` bytes."""
+    media_type = accepted_media_type(accept)
+    if media_type == GRAPHQL_RESPONSE:
+        media_type += "; charset=utf-8"
+    return [(b"content-length", str(length).encode()), (b"content-type", media_type.encode())]
 
 
 def _without_cost(body: bytes, report: CostReport) -> bytes | None:

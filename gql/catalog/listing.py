@@ -9,7 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Integer, Select, String, any_, bindparam, or_, select
+from sqlalchemy import Executable, Integer, Select, String, any_, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +18,7 @@ from gql.catalog.validation import MAX_PRICE, MAX_SEARCH
 from gql.core.driver import read_rows
 from gql.core.errors import BadUserInput
 from gql.core.text import has_control_characters
-from gql.graphql.pagination import Page, SortKey, paginate
+from gql.graphql.pagination import Page, PageQuery, SortKey, page_query
 
 
 class ProductOrder(StrEnum):
@@ -145,6 +145,17 @@ _IMAGES_OF_ARRAY = (
     .order_by(*_IMAGES_IN_ORDER)
 )
 PRODUCT_COLUMNS = [getattr(Product, name) for name in ProductRow._fields]
+# One product's row (bound parameter: id).
+PRODUCT_BY_ID = select(*PRODUCT_COLUMNS).where(Product.id == bindparam("id", type_=Integer))
+
+
+def product_page_query(
+    *, first: int | None, after: str | None, product_filter: ProductFilter, order: ProductOrder
+) -> PageQuery:
+    """The statement of one keyset page of products matching the filter; bad input refused."""
+    params = _filter_params(product_filter)
+    statement = _filtered(frozenset(params), product_filter.in_stock)
+    return page_query(statement, PRODUCT_SORTS[order], first=first, after=after, params=params)
 
 
 async def list_products(
@@ -157,17 +168,9 @@ async def list_products(
 ) -> Page[ProductRow]:
     """One keyset page of products matching the filter, as rows (no ORM identity map:
     a read needs none)."""
-    params = _filter_params(product_filter)
-    statement = _filtered(frozenset(params), product_filter.in_stock)
-    return await paginate(
-        session,
-        statement,
-        PRODUCT_SORTS[order],
-        first=first,
-        after=after,
-        params=params,
-        rows_as=ProductRow._make,
-    )
+    query = product_page_query(first=first, after=after, product_filter=product_filter, order=order)
+    rows = await read_rows(session, query.statement, query.params)
+    return query.page([ProductRow._make(row) for row in rows])
 
 
 async def products_by_ids(session: AsyncSession, product_ids: list[int]) -> dict[int, Product]:
@@ -182,24 +185,42 @@ async def images_by_ids(session: AsyncSession, image_ids: list[int]) -> dict[int
     return {row.id: ImageRow._make(row) for row in rows}
 
 
-async def images_of_products(
-    session: AsyncSession, product_ids: Iterable[int]
+def images_statement(dialect: str, product_ids: list[int]) -> tuple[Executable, dict[str, Any]]:
+    """The statement reading the images of these products in position order, with its
+    parameters."""
+    if dialect == "postgresql":
+        return _IMAGES_OF_ARRAY, {"product_ids": product_ids}
+    in_order = (
+        select(*IMAGE_COLUMNS)
+        .where(ProductImage.product_id.in_(product_ids))
+        .order_by(*_IMAGES_IN_ORDER)
+    )
+    return in_order, {}
+
+
+def group_images(
+    product_ids: Iterable[int], rows: Iterable[Sequence[Any]]
 ) -> dict[int, list[ImageRow]]:
-    """The images of each product, in position order, in one statement."""
+    """Image rows by product, each product's in the order read (none: an empty list)."""
     grouped: dict[int, list[ImageRow]] = {product_id: [] for product_id in product_ids}
-    if not grouped:
-        return grouped
-    connection = await session.connection()
-    rows: Iterable[Sequence[Any]]
-    if connection.dialect.name == "postgresql":
-        rows = await read_rows(session, _IMAGES_OF_ARRAY, {"product_ids": list(grouped)})
-    else:
-        rows = await connection.execute(
-            select(*IMAGE_COLUMNS)
-            .where(ProductImage.product_id.in_(grouped))
-            .order_by(*_IMAGES_IN_ORDER)
-        )
     for row in rows:
         image = ImageRow._make(row)
         grouped[image.product_id].append(image)
     return grouped
+
+
+async def images_of_products(
+    session: AsyncSession, product_ids: Iterable[int]
+) -> dict[int, list[ImageRow]]:
+    """The images of each product, in position order, in one statement."""
+    wanted = list(dict.fromkeys(product_ids))
+    if not wanted:
+        return {}
+    connection = await session.connection()
+    statement, params = images_statement(connection.dialect.name, wanted)
+    rows: Iterable[Sequence[Any]]
+    if params:
+        rows = await read_rows(session, statement, params)
+    else:
+        rows = await connection.execute(statement)
+    return group_images(wanted, rows)

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Catalog reads answered from memory while the catalog is unchanged (entries per process).
     response_cache: bool = True
     response_cache_size: int = Field(default=1000, ge=1)
+    # Catalog reads the cache does not answer run compiled (gql.catalog.compiled).
+    compiled_reads: bool = True
     # Automatic persisted queries: query texts remembered by hash, in bytes per process.
     persisted_queries_bytes: int = Field(default=4 * 1024 * 1024, ge=0)
     # automatic (Apollo's APQ), safelist (only the operations listed in the safelist file

@@ -5,7 +5,8 @@ processing (ints, strings, decimals, aware datetimes, arrays of those); values c
 as the driver decodes them. DB_ECHO and `Database.driver_listeners` see every statement;
 SQLAlchemy's events do not."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -31,35 +32,65 @@ def driver_call(
     return form.sql, arguments
 
 
+# Runs one fixed read statement with its parameters: its rows.
+Reader = Callable[[Executable, Mapping[str, Any]], Awaitable[Sequence[Sequence[Any]]]]
+
+
+@asynccontextmanager
+async def reading(database: Database) -> AsyncIterator[Reader]:
+    """Fixed read statements run one after another on one pooled connection, outside any
+    transaction (as a query's session runs them on PostgreSQL).
+
+    On PostgreSQL they go straight to the connection's asyncpg driver: for the few
+    statements of a read, SQLAlchemy's execution path costs more than the statements
+    (README, Performance). Only for statements whose parameters need no type processing;
+    result values come as the driver decodes them. DB_ECHO and `driver_listeners` see them;
+    SQLAlchemy's events do not. SQLite runs them through SQLAlchemy."""
+    if database.is_sqlite:
+        async with database.engine.connect() as connection:
+
+            async def read_sqlite(
+                statement: Executable, params: Mapping[str, Any]
+            ) -> Sequence[Sequence[Any]]:
+                return (await connection.execute(statement, params)).all()
+
+            yield read_sqlite
+        return
+    raw = await database.engine.raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    broken: list[BaseException] = []
+
+    async def read(statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
+        sql, arguments = driver_call(database, statement, params)
+        try:
+            rows: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
+        except BaseException as error:
+            # The server refusing a statement leaves the connection fine; anything else
+            # (cancelled mid-message, disconnected) must not reach the pool again.
+            if not isinstance(error, asyncpg.PostgresError) or driver.is_closed():
+                broken.append(error)
+            raise
+        return rows
+
+    try:
+        yield read
+    finally:
+        # In a greenlet, as every pool operation: returning an overflow connection closes it.
+        if broken:
+            error = broken[0]
+            await greenlet_spawn(raw.invalidate, error if isinstance(error, Exception) else None)
+        else:
+            await greenlet_spawn(raw.close)
+
+
 async def read_row(
     database: Database, statement: Executable, params: Mapping[str, Any]
 ) -> Sequence[Any] | None:
-    """The first row of a fixed read statement, run on its own (no transaction).
-
-    On PostgreSQL it goes straight to a pooled connection's asyncpg driver: for the one
-    statement of a cached read, SQLAlchemy's execution path costs more than the statement
-    itself (README, Performance). Only for statements whose parameters need no type
-    processing; result values come as the driver decodes them. DB_ECHO and
-    `driver_listeners` see it; SQLAlchemy's events do not."""
-    if database.is_sqlite:
-        async with database.engine.connect() as connection:
-            return (await connection.execute(statement, params)).first()
-    sql, arguments = driver_call(database, statement, params)
-    raw = await database.engine.raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
-    try:
-        row: Sequence[Any] | None = await driver.fetchrow(sql, *arguments)
-    except BaseException as error:
-        if isinstance(error, asyncpg.PostgresError) and not driver.is_closed():
-            # The server refused the statement; the connection is fine.
-            await greenlet_spawn(raw.close)
-        else:
-            # The pool must not hand this connection out again.
-            await greenlet_spawn(raw.invalidate, error if isinstance(error, Exception) else None)
-        raise
-    # In a greenlet, as every pool operation: returning an overflow connection closes it.
-    await greenlet_spawn(raw.close)
-    return row
+    """The first row of a fixed read statement, run on its own (no transaction; as
+    `reading`)."""
+    async with reading(database) as read:
+        rows = await read(statement, params)
+    return rows[0] if rows else None
 
 
 async def read_rows(

@@ -162,6 +162,12 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.compiled_reads = Counter(
+            "gql_compiled_reads",
+            "Catalog reads answered by their compiled form (gql.catalog.compiled) instead of "
+            "the general executor.",
+            registry=self.registry,
+        )
         self.gauges = {
             name: Gauge(name, documentation, registry=self.registry, multiprocess_mode="livesum")
             for name, documentation in GAUGES.items()

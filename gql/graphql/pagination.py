@@ -199,6 +199,59 @@ def _count_statement(statement: Select[Any]) -> Select[int]:
     return select(func.count()).select_from(statement.order_by(None).subquery())
 
 
+@dataclass(frozen=True)
+class PageQuery:
+    """The statement of one keyset page with its parameters (one row more than the page
+    asks for: it tells whether another page follows)."""
+
+    statement: Select[Any]
+    params: dict[str, Any]
+    sort: SortKey
+    limit: int
+    after: bool
+    # The listed statement and its filter's values, which the page's count runs with.
+    listed: Select[Any]
+    list_params: dict[str, Any]
+
+    def page(self, rows: list[Any]) -> Page[Any]:
+        """The page of the rows this query read."""
+        return Page(
+            items=rows[: self.limit],
+            sort=self.sort,
+            has_next_page=len(rows) > self.limit,
+            has_previous_page=self.after,
+            count_statement=_count_statement(self.listed),
+            params=self.list_params,
+        )
+
+
+def page_query(
+    statement: Select[Any],
+    sort: SortKey,
+    *,
+    first: int | None,
+    after: str | None,
+    params: Mapping[str, Any] | None = None,
+) -> PageQuery:
+    """The page of `statement` (filtered, a fixed statement whose values come as `params`)
+    in `sort` order after the `after` cursor; bad `first` or `after` is bad input."""
+    limit = page_size(first)
+    list_params = dict(params or {})
+    page_params = list_params | {PAGE_LIMIT: limit + 1}
+    if after is not None:
+        for i, value in enumerate(decode_cursor(sort, after)):
+            page_params[f"after_{i}"] = value
+    return PageQuery(
+        statement=_page_statement(statement, sort, after is not None),
+        params=page_params,
+        sort=sort,
+        limit=limit,
+        after=after is not None,
+        listed=statement,
+        list_params=list_params,
+    )
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -209,27 +262,13 @@ async def paginate(
     params: Mapping[str, Any] | None = None,
     rows_as: Callable[[Iterable[Any]], Any] | None = None,
 ) -> Page[Any]:
-    """One page of `statement` (filtered, a fixed statement whose values come as `params`)
-    in `sort` order after the `after` cursor: its entities, or with `rows_as` (a
+    """One page of `statement` (as page_query), as its entities, or with `rows_as` (a
     NamedTuple's `_make`) its rows as those, read as plain rows (no ORM result processing,
     attributes as fast as a tuple's)."""
-    limit = page_size(first)
-    list_params = dict(params or {})
-    page_params = list_params | {PAGE_LIMIT: limit + 1}
-    if after is not None:
-        for i, value in enumerate(decode_cursor(sort, after)):
-            page_params[f"after_{i}"] = value
-    page_statement = _page_statement(statement, sort, after is not None)
+    query = page_query(statement, sort, first=first, after=after, params=params)
     if rows_as is not None:
-        read = await read_rows(session, page_statement, page_params)
+        read = await read_rows(session, query.statement, query.params)
         rows: list[Any] = [rows_as(row) for row in read]
     else:
-        rows = list((await session.execute(page_statement, page_params)).scalars().all())
-    return Page(
-        items=rows[:limit],
-        sort=sort,
-        has_next_page=len(rows) > limit,
-        has_previous_page=after is not None,
-        count_statement=_count_statement(statement),
-        params=list_params,
-    )
+        rows = list((await session.execute(query.statement, query.params)).scalars().all())
+    return query.page(rows)
