@@ -52,7 +52,7 @@ from gql.cache.versions import (
 from gql.catalog.compiled import CompiledRead, compile_read
 from gql.core.config import Settings
 from gql.core.db import Database
-from gql.core.driver import read_row, reading
+from gql.core.driver import Reader, reading
 from gql.core.errors import RequestError
 from gql.core.observability import Metrics, current_request
 from gql.graphql import compat
@@ -201,47 +201,19 @@ class CatalogReads:
             return
         # The body itself keys the answers: another spelling of the same request only
         # misses the entries of the first.
-        accept = headers.get("accept")
-        key = hashlib.blake2b(body + b"\0" + (accept or "").encode(), digest_size=20).digest()
-        slot = self.store.slot(key) if self.store is not None else None
-        product_ids = slot.product_ids if slot is not None else ()
-        access = await self._access(headers.get("authorization"), product_ids)
-        if access is None:
+        key = hashlib.blake2b(
+            body + b"\0" + headers.get("accept", "").encode(), digest_size=20
+        ).digest()
+        answer = await self._answer(request, key, headers, scope)
+        if isinstance(answer, list):
+            for message in answer:
+                await send(message)
+            return
+        if answer is None:
             self._count("bypass")
             await self.app(scope, replay, send)
             return
-        viewer, versions = access
-        permission_scope = _scope_of(viewer)
-        if self.store is not None and versions is not None:
-            entry = self.store.get(key, permission_scope, versions)
-            cost = self._charge(request.cost, viewer, scope) if entry is not None else None
-            if entry is not None and cost is not None:
-                _tell_record(request)
-                self._count("hit")
-                await _send_cached(send, entry, headers.get("if-none-match"), cost)
-                return
-            self._count("miss")
-        compiled = request.compiled
-        if compiled is not None and compiled.allows(viewer):
-            with recording() as dependencies:
-                data = await self._run_compiled(compiled)
-            cost = self._charge(request.cost, viewer, scope) if data is not None else None
-            if data is not None and cost is not None:
-                _tell_record(request)
-                if self.compiled_answers is not None:
-                    self.compiled_answers.inc()
-                shared = b'{"data":' + orjson.dumps(data) + b"}"
-                answer = shared[:-1] + extensions_suffix(cost)
-                start: Message = {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": _answer_headers(accept, len(answer)),
-                }
-                if versions is not None:
-                    self._keep(start, key, permission_scope, versions, dependencies, shared)
-                await send(start)
-                await send({"type": "http.response.body", "body": answer})
-                return
+        viewer, versions = answer
         # The request runs as this very read of the caller saw them: the answer is computed
         # with the permissions it is kept under. (Over its cost budget, it is refused there.)
         hand_over_caller(scope, viewer)
@@ -250,16 +222,65 @@ class CatalogReads:
             return
         with recording() as dependencies, reporting() as report:
             remembering = self._remembering(
-                send, key, permission_scope, versions, dependencies, report
+                send, key, _scope_of(viewer), versions, dependencies, report
             )
             await self.app(scope, replay, remembering)
 
-    async def _run_compiled(self, compiled: CompiledRead) -> dict[str, Any] | None:
+    async def _answer(
+        self, request: CatalogRead, key: bytes, headers: Headers, scope: Scope
+    ) -> "list[Message] | tuple[Viewer | None, CatalogVersions | None] | None":
+        """The messages of an answer made here (cached or compiled), on one pooled
+        connection given back before they are sent; else the caller and versions the full
+        request runs with, or None when it must read them itself (a bad token, an outage:
+        it reports them)."""
+        slot = self.store.slot(key) if self.store is not None else None
+        product_ids = slot.product_ids if slot is not None else ()
+        try:
+            async with reading(self.database) as read:
+                access = await self._access(read, headers.get("authorization"), product_ids)
+                if access is None:
+                    return None
+                viewer, versions = access
+                permission_scope = _scope_of(viewer)
+                if self.store is not None and versions is not None:
+                    entry = self.store.get(key, permission_scope, versions)
+                    cost = self._charge(request.cost, viewer, scope) if entry is not None else None
+                    if entry is not None and cost is not None:
+                        _tell_record(request)
+                        self._count("hit")
+                        return _cached(entry, headers.get("if-none-match"), cost)
+                    self._count("miss")
+                compiled = request.compiled
+                if compiled is None or not compiled.allows(viewer):
+                    return access
+                with recording() as dependencies:
+                    data = await self._run_compiled(compiled, read)
+        except Exception:
+            # The full request reports the outage with its own code.
+            logger.debug("catalog read handed to the full request", exc_info=True)
+            return None
+        cost = self._charge(request.cost, viewer, scope) if data is not None else None
+        if data is None or cost is None:
+            return access
+        _tell_record(request)
+        if self.compiled_answers is not None:
+            self.compiled_answers.inc()
+        shared = b'{"data":' + orjson.dumps(data) + b"}"
+        body = shared[:-1] + extensions_suffix(cost)
+        start: Message = {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": _answer_headers(headers.get("accept"), len(body)),
+        }
+        if versions is not None:
+            self._keep(start, key, permission_scope, versions, dependencies, shared)
+        return [start, {"type": "http.response.body", "body": body}]
+
+    async def _run_compiled(self, compiled: CompiledRead, read: Reader) -> dict[str, Any] | None:
         """The compiled read's `data`; None when the full request must run it (it reports
         bad input, refusals and outages its own way)."""
         try:
-            async with reading(self.database) as read:
-                return await compiled.run(read, self.database.engine.dialect.name)
+            return await compiled.run(read, self.database.engine.dialect.name)
         except Unsupported:
             return None
         except Exception:
@@ -325,7 +346,7 @@ class CatalogReads:
         )
 
     async def _access(
-        self, authorization: str | None, product_ids: tuple[int, ...]
+        self, read: Reader, authorization: str | None, product_ids: tuple[int, ...]
     ) -> tuple[Viewer | None, CatalogVersions | None] | None:
         """The caller (None: anonymous) and, with the cache on, the catalog versions (those
         of `product_ids` among them), in one statement; None when the request must run in
@@ -341,17 +362,14 @@ class CatalogReads:
             if claims is None and self.store is None:
                 return None, None
             if claims is None:
-                versions = await read_row(
-                    self.database, versions_check(dialect), {"product_ids": asked}
-                )
-                assert versions is not None  # one row of three totals
+                (versions,) = await read(versions_check(dialect), {"product_ids": asked})
                 return None, CatalogVersions.of(versions)
             check = _access_check(dialect) if self.store is not None else session_check(dialect)
-            row = await read_row(
-                self.database,
+            rows = await read(
                 check,
                 {"session_id": claims.session_id, "user_id": claims.user_id, "product_ids": asked},
             )
+            row = rows[0] if rows else None
         except (InvalidToken, RequestError):
             return None
         except Exception:
@@ -463,17 +481,20 @@ def _without_cost(body: bytes, report: CostReport) -> bytes | None:
     return body[: -len(suffix)] + b"}"
 
 
-async def _send_cached(
-    send: Send, entry: Entry, if_none_match: str | None, cost: dict[str, Any]
-) -> None:
+def _cached(entry: Entry, if_none_match: str | None, cost: dict[str, Any]) -> list[Message]:
+    """The messages of a cached answer: 304 when the client holds it, else the answer with
+    the caller's `extensions.cost`."""
     headers = [*entry.headers, (b"etag", entry.etag)]
     if if_none_match is not None and entry.etag.decode() in {
         tag.strip() for tag in if_none_match.split(",")
     }:
-        await send({"type": "http.response.start", "status": 304, "headers": headers})
-        await send({"type": "http.response.body", "body": b""})
-        return
+        return [
+            {"type": "http.response.start", "status": 304, "headers": headers},
+            {"type": "http.response.body", "body": b""},
+        ]
     body = entry.body[:-1] + extensions_suffix(cost)
     headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    return [
+        {"type": "http.response.start", "status": 200, "headers": headers},
+        {"type": "http.response.body", "body": body},
+    ]

@@ -177,6 +177,7 @@ class CompiledRead:
     """A catalog read ready to run: its root fields, and the guards its caller must pass."""
 
     roots: list[tuple[str, Any]]
+    query_type: str
     guards: list[Guard] = field(default_factory=list)
 
     def allows(self, viewer: Viewer | None) -> bool:
@@ -193,7 +194,7 @@ class CompiledRead:
         request's one session runs them)."""
         data: dict[str, Any] = {}
         for name, root in self.roots:
-            data[name] = "Query" if root is None else await root.run(read, dialect)
+            data[name] = self.query_type if root is None else await root.run(read, dialect)
         return data
 
 
@@ -220,7 +221,7 @@ def compile_read(
         roots = compiler.roots(schema.query_type, operation.selection_set)
     except GraphQLError as error:
         raise Unsupported("arguments the general executor reports") from error
-    return CompiledRead(roots, compiler.selection.guards)
+    return CompiledRead(roots, schema.query_type.name, compiler.selection.guards)
 
 
 class _Compiler:

@@ -14,7 +14,7 @@ from weakref import WeakKeyDictionary
 import asyncpg
 from sqlalchemy import Executable
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.util import greenlet_spawn
 
 from gql.core.db import DATABASE_KEY, DRIVER_READS_KEY, Database
@@ -45,23 +45,32 @@ async def reading(database: Database) -> AsyncIterator[Reader]:
     statements of a read, SQLAlchemy's execution path costs more than the statements
     (README, Performance). Only for statements whose parameters need no type processing;
     result values come as the driver decodes them. DB_ECHO and `driver_listeners` see them;
-    SQLAlchemy's events do not. SQLite runs them through SQLAlchemy."""
+    SQLAlchemy's events do not. SQLite runs them through SQLAlchemy. The connection is
+    taken at the first statement: a block that runs none takes none."""
     if database.is_sqlite:
-        async with database.engine.connect() as connection:
+        connections: list[AsyncConnection] = []
 
-            async def read_sqlite(
-                statement: Executable, params: Mapping[str, Any]
-            ) -> Sequence[Sequence[Any]]:
-                return (await connection.execute(statement, params)).all()
+        async def read_sqlite(
+            statement: Executable, params: Mapping[str, Any]
+        ) -> Sequence[Sequence[Any]]:
+            if not connections:
+                connections.append(await database.engine.connect())
+            return (await connections[0].execute(statement, params)).all()
 
+        try:
             yield read_sqlite
+        finally:
+            if connections:
+                await connections[0].close()
         return
-    raw = await database.engine.raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
+    held: list[Any] = []  # the pooled connection, once taken
     broken: list[BaseException] = []
 
     async def read(statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         sql, arguments = driver_call(database, statement, params)
+        if not held:
+            held.append(await database.engine.raw_connection())
+        driver: asyncpg.Connection = held[0].driver_connection
         try:
             rows: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
         except BaseException as error:
@@ -76,11 +85,13 @@ async def reading(database: Database) -> AsyncIterator[Reader]:
         yield read
     finally:
         # In a greenlet, as every pool operation: returning an overflow connection closes it.
-        if broken:
+        if held and broken:
             error = broken[0]
-            await greenlet_spawn(raw.invalidate, error if isinstance(error, Exception) else None)
-        else:
-            await greenlet_spawn(raw.close)
+            await greenlet_spawn(
+                held[0].invalidate, error if isinstance(error, Exception) else None
+            )
+        elif held:
+            await greenlet_spawn(held[0].close)
 
 
 async def read_row(

@@ -9,12 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import GraphQLObjectType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.auth.sessions import AuthTools
+from gql.catalog import compiled
 from gql.catalog.models import ProductImage
 from gql.core.config import Settings
 from gql.core.db import Database
+from gql.graphql import compat
+from gql.graphql.schema import schema
 from gql.main import create_app
 from tests.conftest import make_settings
 from tests.factories import gid, make_product, signed_in
@@ -270,3 +274,19 @@ async def test_a_read_over_its_cost_budget_is_refused_alike(
     # The budget restores a point a second: figures may differ by the time between runs.
     assert [status for status, _, _ in compiled] == [status for status, _, _ in general]
     assert compiled[0][2] == general[0][2]
+
+
+def test_every_field_of_the_catalog_types_is_compiled() -> None:
+    # A field added to these types falls back to the general executor: this says so.
+    core = compat.core_schema(schema)
+    tables = {
+        "Product": compiled.PRODUCT,
+        "ProductImage": compiled.IMAGE | {"resizedUrl": "per size"},
+        "ProductEdge": compiled.EDGE,
+        "ProductConnection": compiled.CONNECTION,
+        "PageInfo": compiled.PAGE_INFO,
+    }
+    for type_name, table in tables.items():
+        object_type = core.get_type(type_name)
+        assert isinstance(object_type, GraphQLObjectType)
+        assert set(object_type.fields) | {"__typename"} == set(table), type_name

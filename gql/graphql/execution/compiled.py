@@ -56,8 +56,9 @@ class Selection:
         """The fields selected on `object_type`, by response name (fields of one name merge,
         as the specification's CollectFields merges them)."""
         grouped: dict[str, list[FieldNode]] = {}
+        spread: set[str] = set()  # a fragment counts once, as in graphql-core
         for selection_set in selection_sets:
-            self._collect(object_type, selection_set, grouped, set())
+            self._collect(object_type, selection_set, grouped, spread)
         return grouped
 
     def subselections(self, nodes: list[FieldNode]) -> list[SelectionSetNode]:
