@@ -11,7 +11,7 @@ from sqlalchemy.pool import NullPool
 
 from gql.core.config import get_settings
 from gql.core.db import UTCDateTime
-from gql.models import Base
+from gql.models import Base, modelled
 
 config = context.config
 target_metadata = Base.metadata
@@ -34,6 +34,7 @@ def _configure(**kwargs: object) -> None:
         compare_type=True,
         compare_server_default=True,
         render_item=_render_item,
+        include_object=modelled,
         **kwargs,  # type: ignore[arg-type]
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from gql.core.migrate import downgrade, upgrade
-from gql.models import Base
+from gql.models import Base, modelled
 from tests.conftest import EmptyDatabaseFactory
 
 
@@ -36,7 +36,8 @@ def _tables(connection: Connection) -> set[str]:
 
 def _differences(connection: Connection) -> list[Any]:
     context = MigrationContext.configure(
-        connection, opts={"compare_type": True, "compare_server_default": True}
+        connection,
+        opts={"compare_type": True, "compare_server_default": True, "include_object": modelled},
     )
     return list(compare_metadata(context, Base.metadata))
 

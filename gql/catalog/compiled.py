@@ -123,6 +123,7 @@ class _Products:
                 after=self.arguments.get("after"),
                 product_filter=product_filter,
                 order=self.arguments["orderBy"],
+                dialect=dialect,
             )
         except RequestError as refused:
             raise Unsupported("the general executor reports bad input") from refused

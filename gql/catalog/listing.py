@@ -9,9 +9,22 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from sqlalchemy import Executable, Integer, Select, String, any_, bindparam, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Integer,
+    Select,
+    String,
+    any_,
+    bindparam,
+    cast,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from gql.catalog.models import Product, ProductImage
 from gql.catalog.validation import MAX_PRICE, MAX_SEARCH
@@ -87,16 +100,34 @@ def _filter_params(product_filter: ProductFilter) -> dict[str, Any]:
     return params
 
 
+# Search terms at least this long are looked up in the trigram indexes (PostgreSQL, when
+# migration 0013 made them): a shorter one has no trigram to look up.
+INDEXED_SEARCH = 3
+
+
+def _matching(product: Any, pattern: Any) -> ColumnElement[bool]:
+    return or_(product.name.ilike(pattern, escape="\\"), product.sku.ilike(pattern, escape="\\"))
+
+
 @lru_cache(maxsize=64)
-def _filtered(filtered_by: frozenset[str], in_stock: bool | None) -> Select[Product]:
+def _filtered(
+    filtered_by: frozenset[str], in_stock: bool | None, indexed_search: bool = False
+) -> Select[Product]:
     """The product list restricted by the named bound parameters (and stock), built once
     per combination."""
     statement = select(Product)
     if "search" in filtered_by:
         pattern = bindparam("search", type_=String)
-        statement = statement.where(
-            or_(Product.name.ilike(pattern, escape="\\"), Product.sku.ilike(pattern, escape="\\"))
-        )
+        if indexed_search:
+            # The matching ids first, as one array: with the page's ORDER BY ... LIMIT, a
+            # generic plan would rather walk an order's index and test every row.
+            found = aliased(Product)
+            ids = select(func.array_agg(found.id)).where(_matching(found, pattern))
+            # Cast: ANY of a bare subquery would compare with each of its rows (arrays).
+            matched = cast(ids.scalar_subquery(), ARRAY(Integer))
+            statement = statement.where(Product.id == any_(matched))
+        else:
+            statement = statement.where(_matching(Product, pattern))
     if "min_price" in filtered_by:
         statement = statement.where(Product.price >= bindparam("min_price"))
     if "max_price" in filtered_by:
@@ -150,11 +181,21 @@ PRODUCT_BY_ID = select(*PRODUCT_COLUMNS).where(Product.id == bindparam("id", typ
 
 
 def product_page_query(
-    *, first: int | None, after: str | None, product_filter: ProductFilter, order: ProductOrder
+    *,
+    first: int | None,
+    after: str | None,
+    product_filter: ProductFilter,
+    order: ProductOrder,
+    dialect: str,
 ) -> PageQuery:
     """The statement of one keyset page of products matching the filter; bad input refused."""
     params = _filter_params(product_filter)
-    statement = _filtered(frozenset(params), product_filter.in_stock)
+    indexed_search = (
+        dialect == "postgresql"
+        and "search" in params
+        and len((product_filter.search or "").strip()) >= INDEXED_SEARCH
+    )
+    statement = _filtered(frozenset(params), product_filter.in_stock, indexed_search)
     return page_query(statement, PRODUCT_SORTS[order], first=first, after=after, params=params)
 
 
@@ -168,7 +209,10 @@ async def list_products(
 ) -> Page[ProductRow]:
     """One keyset page of products matching the filter, as rows (no ORM identity map:
     a read needs none)."""
-    query = product_page_query(first=first, after=after, product_filter=product_filter, order=order)
+    dialect = (await session.connection()).dialect.name
+    query = product_page_query(
+        first=first, after=after, product_filter=product_filter, order=order, dialect=dialect
+    )
     rows = await read_rows(session, query.statement, query.params)
     return query.page([ProductRow._make(row) for row in rows])
 

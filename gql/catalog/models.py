@@ -17,6 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from gql.core.db import Base, utcnow
 
+# PostgreSQL only (migration 0013, when pg_trgm can be created): trigram indexes that serve
+# the `search` filter's case-insensitive substring match (ILIKE '%term%') on each column.
+# Not in the models' metadata: SQLite has no such index.
+SEARCH_INDEXES = {"ix_product_name_trgm": "name", "ix_product_sku_trgm": "sku"}
+
 
 class Product(Base):
     """A thing for sale, with its price and the units in stock."""
