@@ -250,6 +250,20 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@pytest.fixture
+async def general_client(
+    db: Database, settings: Settings, auth_tools: AuthTools
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the application with compiled catalog reads off: every operation runs
+    through the general executor (tests of what happens inside a resolver)."""
+    app = create_app(
+        settings.model_copy(update={"compiled_reads": False}), database=db, auth=auth_tools
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
 class StatementCounter:
     """Counts the SQL statements the engine sends (transaction control excluded)."""
 

@@ -72,7 +72,15 @@ INTS = st.one_of(
     st.integers(-(2**31), 2**31 - 1),
 ).map(nodes.Int)
 SDL = export_schema_text()
-SCALARS = {"ID": IDS, "Int": INTS, "Decimal": DECIMALS, "DateTime": DATETIMES, "String": STRINGS}
+# A file only comes in a multipart request: in JSON, an upload is whatever else a client sends.
+SCALARS = {
+    "ID": IDS,
+    "Int": INTS,
+    "Decimal": DECIMALS,
+    "DateTime": DATETIMES,
+    "String": STRINGS,
+    "Upload": STRINGS,
+}
 # Mostly one root field per operation, drawn evenly: a request error in one field nulls the
 # data of the whole operation (and stops its later mutations), hiding the other fields. The
 # rest combine fields, for what only siblings do: a mutation after one that rolled back, a

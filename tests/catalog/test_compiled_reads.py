@@ -73,6 +73,12 @@ CORPUS: dict[str, tuple[str, dict[str, Any], bool]] = {
         {},
         True,
     ),
+    "a search by name, counted": (
+        "query($s: String!) { products(filter: {search: $s}, orderBy: PRICE_DESC) { totalCount "
+        "edges { node { sku name } } } }",
+        {"s": "BRAVO"},
+        True,
+    ),
     "include and skip": (
         "query($yes: Boolean!, $no: Boolean!) { products(first: 2) { edges { node { "
         "sku @include(if: $yes) name @include(if: $no) price @skip(if: $yes) "
@@ -290,3 +296,21 @@ def test_every_field_of_the_catalog_types_is_compiled() -> None:
         object_type = core.get_type(type_name)
         assert isinstance(object_type, GraphQLObjectType)
         assert set(object_type.fields) | {"__typename"} == set(table), type_name
+
+
+async def test_a_compiled_read_that_fails_unexpectedly_is_answered_by_the_general_executor(
+    apps: Apps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the compiled path breaks while reading the images
+    async def broken(*_: object) -> None:
+        raise RuntimeError("the compiled path broke")
+
+    monkeypatch.setattr(compiled, "_images", broken)
+    query = "{ products(first: 2) { edges { node { sku images { url } } } } }"
+    before = apps.compiled_answers()
+    # when
+    general, answered = await apps.both(query, {}, "anonymous")
+    # then: the general executor answers, as it does without compiled reads
+    assert _comparable(answered) == _comparable(general)
+    assert answered.json()["data"]["products"]["edges"][0]["node"]["images"]
+    assert apps.compiled_answers() == before

@@ -104,7 +104,9 @@ async def test_db_echo_logs_driver_reads(
 
 
 def test_a_compiled_form_is_forgotten_with_its_statement(db: Database) -> None:
-    # given: statements made and dropped, as an evicted page statement is
+    # given: statements made and dropped, as an evicted page statement is (after earlier
+    # tests' garbage is gone, which may hold statements of its own)
+    gc.collect()
     before = len(_driver_forms)
     for floor in range(50):
         _driver_form(select(Product.sku).where(Product.price >= floor), db.engine.dialect)

@@ -15,7 +15,7 @@ SECRET = "postgresql://admin:hunter2@db.internal/prod"
 
 
 async def test_unexpected_exception_is_masked_and_logged(
-    client: httpx.AsyncClient,
+    general_client: httpx.AsyncClient,
     session: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -29,7 +29,7 @@ async def test_unexpected_exception_is_masked_and_logged(
     monkeypatch.setattr(listing, "get_product", explode)
     # when
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
-        response = await client.post(
+        response = await general_client.post(
             "/graphql",
             json={"query": f'{{ product(id: "{gid("Product", product.id)}") {{ name }} }}'},
         )
@@ -46,7 +46,7 @@ async def test_unexpected_exception_is_masked_and_logged(
 
 
 async def test_database_failure_is_service_unavailable(
-    client: httpx.AsyncClient, db: object, monkeypatch: pytest.MonkeyPatch
+    general_client: httpx.AsyncClient, db: object, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sqlalchemy.exc import OperationalError
 
@@ -54,7 +54,7 @@ async def test_database_failure_is_service_unavailable(
         raise OperationalError("SELECT 1", {}, ConnectionRefusedError(f"{SECRET} refused"))
 
     monkeypatch.setattr(listing, "list_products", down)
-    response = await client.post("/graphql", json={"query": "{ products { totalCount } }"})
+    response = await general_client.post("/graphql", json={"query": "{ products { totalCount } }"})
     assert SECRET not in response.text
     assert response.json()["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE"}
 

@@ -56,7 +56,7 @@ async def test_every_request_gets_one_access_line(
 
 
 async def test_an_unexpected_error_is_logged_with_its_request_id(
-    client: httpx.AsyncClient,
+    general_client: httpx.AsyncClient,
     session: AsyncSession,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -68,7 +68,7 @@ async def test_an_unexpected_error_is_logged_with_its_request_id(
 
     monkeypatch.setattr(listing, "get_product", explode)
     with caplog.at_level(logging.ERROR, logger="gql.errors"):
-        response = await client.post(
+        response = await general_client.post(
             "/graphql",
             json={"query": f'{{ product(id: "{gid("Product", product.id)}") {{ name }} }}'},
             headers={"x-request-id": "trace-boom"},
