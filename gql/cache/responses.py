@@ -250,6 +250,8 @@ class CatalogReads:
                         self._count("hit")
                         return _cached(entry, headers.get("if-none-match"), cost)
                     self._count("miss")
+                    if entry is not None:  # over its cost budget: the full request refuses it
+                        return access
                 compiled = request.compiled
                 if compiled is None or not compiled.allows(viewer):
                     return access

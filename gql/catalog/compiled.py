@@ -9,8 +9,9 @@ or caller the general executor would answer with an error (bad input, a refused 
 raises Unsupported: the general executor runs it. tests/catalog/test_compiled_reads.py
 holds both to the same bytes."""
 
+from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -19,6 +20,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
+    GraphQLField,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
@@ -26,7 +28,7 @@ from graphql import (
     OperationType,
     SelectionSetNode,
 )
-from graphql.execution.values import get_variable_values
+from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
 
 from gql.auth.sessions import Viewer
 from gql.cache.dependencies import note_availability, note_product
@@ -100,17 +102,31 @@ def _resized(row: ImageRow, size: Any) -> str:
 
 
 @dataclass
-class _Products:
-    """A `products` root field: its arguments and its connection's builder."""
+class _Root:
+    """A root field: its definition and node, whose arguments each request reads."""
 
-    name: str
-    arguments: dict[str, Any]
+    definition: GraphQLField
+    node: FieldNode
+
+    def arguments(self, variables: VariableValues) -> dict[str, Any]:
+        """The field's arguments with this request's variables."""
+        try:
+            return get_argument_values(self.definition, self.node, variables)
+        except GraphQLError as error:
+            raise Unsupported("arguments the general executor reports") from error
+
+
+@dataclass
+class _Products(_Root):
+    """A `products` root field and its connection's builder."""
+
     build: Callable[..., dict[str, Any]]
     images: bool
     total: bool
 
-    async def run(self, read: Reader, dialect: str) -> dict[str, Any]:
-        given = self.arguments.get("filter") or {}
+    async def run(self, read: Reader, dialect: str, variables: VariableValues) -> dict[str, Any]:
+        arguments = self.arguments(variables)
+        given = arguments.get("filter") or {}
         product_filter = ProductFilter(
             search=given.get("search"),
             min_price=given.get("minPrice"),
@@ -119,10 +135,10 @@ class _Products:
         )
         try:
             query = product_page_query(
-                first=self.arguments.get("first"),
-                after=self.arguments.get("after"),
+                first=arguments.get("first"),
+                after=arguments.get("after"),
                 product_filter=product_filter,
-                order=self.arguments["orderBy"],
+                order=arguments["orderBy"],
                 dialect=dialect,
             )
         except RequestError as refused:
@@ -143,16 +159,16 @@ class _Products:
 
 
 @dataclass
-class _Product:
-    """A `product(id:)` root field: the id and the product's builder."""
+class _Product(_Root):
+    """A `product(id:)` root field and the product's builder."""
 
-    name: str
-    id: str
     build: Callable[..., dict[str, Any]]
     images: bool
 
-    async def run(self, read: Reader, dialect: str) -> dict[str, Any] | None:
-        product_id = parse_id(self.id, "Product")
+    async def run(
+        self, read: Reader, dialect: str, variables: VariableValues
+    ) -> dict[str, Any] | None:
+        product_id = parse_id(self.arguments(variables)["id"], "Product")
         if product_id is None:
             return None
         rows = await read(PRODUCT_BY_ID, {"id": product_id})
@@ -173,20 +189,30 @@ async def _images(
     return group_images(product_ids, await read(statement, params))
 
 
-@dataclass
-class CompiledRead:
-    """A catalog read ready to run: its root fields, and the guards its caller must pass."""
+@dataclass(frozen=True)
+class _Template:
+    """A read compiled: its root fields, and the guards its caller must pass."""
 
-    roots: list[tuple[str, Any]]
+    roots: list[tuple[str, _Products | _Product | None]]
     query_type: str
-    guards: list[Guard] = field(default_factory=list)
+    guards: list[Guard]
+    document: DocumentNode  # kept alive with its compiled form, so its id is not reused
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    """A catalog read ready to run with one request's variables."""
+
+    template: _Template
+    variables: VariableValues
 
     def allows(self, viewer: Viewer | None) -> bool:
         """Whether the caller passes every guard of the selection (a refusal is the general
         executor's to report)."""
         granted = viewer.permissions if viewer is not None else frozenset()
         try:
-            return all(guard.refusing_rule(viewer, granted) is None for guard in self.guards)
+            guards = self.template.guards
+            return all(guard.refusing_rule(viewer, granted) is None for guard in guards)
         except Exception:  # a rule that raises its own coded error refuses too
             return False
 
@@ -194,8 +220,11 @@ class CompiledRead:
         """The answer's `data`, read with `read` (root fields one after another, as the
         request's one session runs them)."""
         data: dict[str, Any] = {}
-        for name, root in self.roots:
-            data[name] = self.query_type if root is None else await root.run(read, dialect)
+        for name, root in self.template.roots:
+            if root is None:
+                data[name] = self.template.query_type
+            else:
+                data[name] = await root.run(read, dialect, self.variables)
         return data
 
 
@@ -212,6 +241,11 @@ def compile_read(
     coerced = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
         raise Unsupported("variables the general executor reports")
+    key = (id(schema), id(document), id(operation))
+    template = _templates.get(key)
+    if template is not None:
+        _templates.move_to_end(key)
+        return CompiledRead(template, coerced)
     fragments = {
         definition.name.value: definition
         for definition in document.definitions
@@ -222,7 +256,18 @@ def compile_read(
         roots = compiler.roots(schema.query_type, operation.selection_set)
     except GraphQLError as error:
         raise Unsupported("arguments the general executor reports") from error
-    return CompiledRead(roots, schema.query_type.name, compiler.selection.guards)
+    template = _Template(roots, schema.query_type.name, compiler.selection.guards, document)
+    if not compiler.selection.variable_dependent:
+        _templates[key] = template
+        if len(_templates) > TEMPLATES:
+            _templates.popitem(last=False)
+    return CompiledRead(template, coerced)
+
+
+# Reads compiled once per document and operation (those whose variables decide nothing but
+# root arguments), the most recently used kept.
+TEMPLATES = 256
+_templates: "OrderedDict[tuple[int, int, int], _Template]" = OrderedDict()
 
 
 class _Compiler:
@@ -244,13 +289,14 @@ class _Compiler:
             if definition is None or field_name not in ("products", "product"):
                 raise Unsupported(f"root field {field_name}")
             self.selection.guards_of(definition)
-            arguments = self.selection.arguments(definition, nodes[0])
+            # Read now, so that what the general executor would refuse is not compiled.
+            get_argument_values(definition, nodes[0], self.selection.variables)
             if field_name == "products":
                 connection, images, total = self._connection(nodes)
-                roots.append((name, _Products(name, arguments, connection, images, total)))
+                roots.append((name, _Products(definition, nodes[0], connection, images, total)))
             else:
                 product, images = self._product(self.selection.subselections(nodes))
-                roots.append((name, _Product(name, arguments["id"], product, images)))
+                roots.append((name, _Product(definition, nodes[0], product, images)))
         return roots
 
     def _connection(self, nodes: list[FieldNode]) -> tuple[Callable[..., Any], bool, bool]:

@@ -87,6 +87,14 @@ CORPUS: dict[str, tuple[str, dict[str, Any], bool]] = {
         {"yes": True, "no": False},
         True,
     ),
+    "include and skip, the other way": (
+        "query($yes: Boolean!, $no: Boolean!) { products(first: 2) { edges { node { "
+        "sku @include(if: $yes) name @include(if: $no) price @skip(if: $yes) "
+        "images @skip(if: $no) { url } ... on Product @include(if: $no) { description } } } "
+        "pageInfo @skip(if: $no) { endCursor } } }",
+        {"yes": False, "no": True},
+        True,
+    ),
     "one product, guarded stock, missing and foreign ids": (
         "query($id: ID!, $missing: ID!, $image: ID!) { product(id: $id) { sku stock inStock "
         "images { position resizedUrl(size: LARGE) } } missing: product(id: $missing) { sku } "

@@ -17,8 +17,12 @@ from graphql import (
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
     SelectionNode,
     SelectionSetNode,
+    ValueNode,
+    VariableNode,
 )
 from graphql.execution.values import VariableValues, get_argument_values, get_directive_values
 from strawberry.types.field import StrawberryField
@@ -49,6 +53,9 @@ class Selection:
         self.variables = variables
         # Every guard a selected field runs: the caller must pass them all.
         self.guards: list[Guard] = []
+        # Whether a variable decided anything beyond the root fields' arguments (which are
+        # read per request): then what was compiled holds for these variables only.
+        self.variable_dependent = False
 
     def fields(
         self, object_type: GraphQLObjectType, selection_sets: list[SelectionSetNode]
@@ -66,7 +73,9 @@ class Selection:
         return [node.selection_set for node in nodes if node.selection_set is not None]
 
     def arguments(self, field: GraphQLField, node: FieldNode) -> dict[str, Any]:
-        """The field's coerced arguments (defaults applied)."""
+        """The field's coerced arguments (defaults applied), fixed in what is compiled."""
+        if _has_variables(node.arguments):
+            self.variable_dependent = True
         return get_argument_values(field, node, self.variables)
 
     def guards_of(self, field: GraphQLField) -> None:
@@ -113,6 +122,8 @@ class Selection:
             return True
         if any(directive.name.value not in INCLUSION for directive in node.directives):
             raise Unsupported("a directive other than @include and @skip")
+        if any(_has_variables(directive.arguments) for directive in node.directives):
+            self.variable_dependent = True
         skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
         if skip is not None and skip.get("if") is True:
             return False
@@ -126,6 +137,20 @@ class Selection:
         return isinstance(condition, GraphQLInterfaceType) and self.schema.is_sub_type(
             condition, object_type
         )
+
+
+def _has_variables(arguments: Any) -> bool:
+    return any(_refers_to_variables(argument.value) for argument in arguments or ())
+
+
+def _refers_to_variables(value: ValueNode) -> bool:
+    if isinstance(value, VariableNode):
+        return True
+    if isinstance(value, ListValueNode):
+        return any(_refers_to_variables(item) for item in value.values)
+    if isinstance(value, ObjectValueNode):
+        return any(_refers_to_variables(field.value) for field in value.fields)
+    return False
 
 
 def builder(
