@@ -59,8 +59,8 @@ from gql.graphql import compat
 from gql.graphql.caller import bearer_token, hand_over_caller
 from gql.graphql.execution.compiled import Unsupported
 from gql.graphql.execution.cost import CostReport, extensions_suffix, reporting
-from gql.graphql.execution.documents import parse_document, passes_checks
-from gql.graphql.execution.limits import executed, measure_operations
+from gql.graphql.execution.documents import checked_measures, parse_document
+from gql.graphql.execution.limits import executed
 from gql.graphql.schema import schema
 from gql.web.costbudget import CostBudget, caller_key
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
@@ -334,9 +334,10 @@ class CatalogReads:
             return None
         # Invalid or over a limit: the full request reports it, before any SQL runs.
         core = compat.core_schema(schema)
-        if not passes_checks(core, query, document, self.settings, variables or {}):
+        measured = checked_measures(core, query, document, self.settings, variables or {})
+        if measured is None:
             return None
-        picked = executed(measure_operations(core, document, variables or {}), operation_name)
+        picked = executed(measured, operation_name)
         if picked is None:
             return None
         compiled = None

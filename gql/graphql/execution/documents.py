@@ -18,7 +18,13 @@ from graphql.validation import NoSchemaIntrospectionCustomRule
 
 from gql.core.config import Settings
 from gql.graphql import compat
-from gql.graphql.execution.limits import Limits, directive_errors, limit_errors
+from gql.graphql.execution.limits import (
+    Limits,
+    Measured,
+    directive_errors,
+    measure_operations,
+    over_limits,
+)
 
 # Validation errors reported for one document: the first ones, and a note that more exist.
 MAX_VALIDATION_ERRORS = 10
@@ -75,18 +81,20 @@ def rules_for(settings: Settings) -> tuple[type[ASTValidationRule], ...]:
     return (NoSchemaIntrospectionCustomRule,) if settings.is_production else ()
 
 
-def passes_checks(
+def checked_measures(
     schema: GraphQLSchema,
     query: str,
     document: DocumentNode,
     settings: Settings,
     variables: Mapping[str, Any],
-) -> bool:
-    """Whether a document would execute: valid, and within every limit."""
+) -> Measured | None:
+    """Each operation's measure when the document would execute (valid, and within every
+    limit); None when it would not."""
     limits = Limits.of(settings)
     if directive_errors(query, document, limits):
-        return False
+        return None
     rules = (*specified_rules, *rules_for(settings))
     if validate_cached(schema, query, document, rules):
-        return False
-    return not limit_errors(schema, document, limits, variables)
+        return None
+    measured = measure_operations(schema, document, variables)
+    return None if over_limits(measured, limits) else measured
