@@ -94,16 +94,6 @@ async def reading(database: Database) -> AsyncIterator[Reader]:
             await greenlet_spawn(held[0].close)
 
 
-async def read_row(
-    database: Database, statement: Executable, params: Mapping[str, Any]
-) -> Sequence[Any] | None:
-    """The first row of a fixed read statement, run on its own (no transaction; as
-    `reading`)."""
-    async with reading(database) as read:
-        rows = await read(statement, params)
-    return rows[0] if rows else None
-
-
 async def read_rows(
     session: AsyncSession, statement: Executable, params: Mapping[str, Any]
 ) -> Sequence[Sequence[Any]]:

@@ -12,7 +12,7 @@ from sqlalchemy import literal, make_url, select, text
 from gql.auth.sessions import AuthTools
 from gql.core.config import Settings
 from gql.core.db import Database
-from gql.core.driver import read_row
+from gql.core.driver import reading
 from gql.main import create_app
 from tests.conftest import POSTGRES_ADMIN_URL, make_settings, without_cost
 from tests.factories import make_product
@@ -89,7 +89,7 @@ async def test_driver_reads_never_reuse_a_dropped_connection(settings: Settings)
     own = Database(make_settings(settings.database_url))
     try:
         await _terminate(await _pooled_backends(own, 3))
-        # when: reads straight on the driver (the response cache's version check)
+        # when: reads straight on the driver (catalog reads' caller and version check)
         outcomes: list[object] = []
         for _ in range(8):
             try:
@@ -102,6 +102,13 @@ async def test_driver_reads_never_reuse_a_dropped_connection(settings: Settings)
     # then: each dead connection fails at most one read and is replaced
     assert outcomes[:3].count(7) + outcomes[:3].count("failed") == 3, outcomes
     assert outcomes[3:] == [7] * 5, outcomes
+
+
+async def read_row(database: Database, statement: Any, params: dict[str, Any]) -> Any:
+    """The first row of a statement read straight on the driver."""
+    async with reading(database) as read:
+        rows = await read(statement, params)
+    return rows[0] if rows else None
 
 
 async def _client_backends(database_url: str) -> set[int]:
