@@ -2,7 +2,8 @@
 
 A query whose root fields are `products`, `product` and `__typename`, selecting only the
 fields below (aliases, fragments, variables, @include and @skip allowed), is compiled once
-per request body into one builder per object (gql.graphql.execution.compiled) and runs the
+per document and operation (per set of variables when they decide more than the root
+fields' arguments) into one builder per object (gql.graphql.execution.compiled) and runs the
 statements the general executor would (a page, its images when asked for, its count when
 asked for), without building GraphQL objects. Anything else, and any read whose arguments
 or caller the general executor would answer with an error (bad input, a refused guard),
