@@ -65,11 +65,17 @@ async def reading(database: Database) -> AsyncIterator[Reader]:
         return
     held: list[Any] = []  # the pooled connection, once taken
     broken: list[BaseException] = []
+    gate = database.read_gate()
 
     async def read(statement: Executable, params: Mapping[str, Any]) -> Sequence[Sequence[Any]]:
         sql, arguments = driver_call(database, statement, params)
         if not held:
-            held.append(await database.engine.raw_connection())
+            await gate.acquire()
+            try:
+                held.append(await database.engine.raw_connection())
+            except BaseException:
+                gate.release()
+                raise
         driver: asyncpg.Connection = held[0].driver_connection
         try:
             rows: list[asyncpg.Record] = await driver.fetch(sql, *arguments)
@@ -85,13 +91,17 @@ async def reading(database: Database) -> AsyncIterator[Reader]:
         yield read
     finally:
         # In a greenlet, as every pool operation: returning an overflow connection closes it.
-        if held and broken:
-            error = broken[0]
-            await greenlet_spawn(
-                held[0].invalidate, error if isinstance(error, Exception) else None
-            )
-        elif held:
-            await greenlet_spawn(held[0].close)
+        try:
+            if held and broken:
+                error = broken[0]
+                await greenlet_spawn(
+                    held[0].invalidate, error if isinstance(error, Exception) else None
+                )
+            elif held:
+                await greenlet_spawn(held[0].close)
+        finally:
+            if held:
+                gate.release()
 
 
 async def read_rows(

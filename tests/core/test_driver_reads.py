@@ -11,7 +11,7 @@ from sqlalchemy import Integer, bindparam, func, literal, select
 from gql.catalog.models import Product
 from gql.core.config import Settings
 from gql.core.db import Database, new_session
-from gql.core.driver import _driver_form, _driver_forms, read_rows
+from gql.core.driver import _driver_form, _driver_forms, read_rows, reading
 from tests.conftest import StatementCounter, make_settings
 from tests.factories import make_product
 
@@ -114,3 +114,34 @@ def test_a_compiled_form_is_forgotten_with_its_statement(db: Database) -> None:
     gc.collect()
     # then
     assert len(_driver_forms) == before
+
+
+async def test_driver_reads_get_their_connections_in_the_order_they_asked(
+    settings: Settings,
+) -> None:
+    # given: a pool of one connection, held by the first read while two more queue
+    own = Database(make_settings(settings.database_url, db_pool_size=1, db_max_overflow=0))
+    served: list[str] = []
+    release = asyncio.Event()
+
+    async def read(name: str, hold: bool = False) -> None:
+        async with reading(own) as run:
+            await run(select(literal(1)), {})
+            served.append(name)
+            if hold:
+                await release.wait()
+
+    try:
+        first = asyncio.create_task(read("first", hold=True))
+        while not served:
+            await asyncio.sleep(0.01)
+        waiting = [asyncio.create_task(read(name)) for name in ("second", "third")]
+        await asyncio.sleep(0.05)
+        # when: the connection comes back just as a newcomer asks for one
+        release.set()
+        newcomer = asyncio.create_task(read("newcomer"))
+        await asyncio.gather(first, *waiting, newcomer)
+    finally:
+        await own.dispose()
+    # then: those that waited go first (the pool alone would let the newcomer in)
+    assert served == ["first", "second", "third", "newcomer"]
