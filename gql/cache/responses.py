@@ -64,7 +64,7 @@ from gql.graphql.execution.limits import executed
 from gql.graphql.schema import schema
 from gql.web.costbudget import CostBudget, caller_key
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
-from gql.web.router import GRAPHQL_RESPONSE, accepted_media_type
+from gql.web.router import content_type
 
 logger = logging.getLogger("gql.cache")
 
@@ -467,10 +467,10 @@ def _tell_record(request: CatalogRead) -> None:
 
 def _answer_headers(accept: str | None, length: int) -> list[tuple[bytes, bytes]]:
     """The headers the GraphQL endpoint gives a successful answer of `length` bytes."""
-    media_type = accepted_media_type(accept)
-    if media_type == GRAPHQL_RESPONSE:
-        media_type += "; charset=utf-8"
-    return [(b"content-length", str(length).encode()), (b"content-type", media_type.encode())]
+    return [
+        (b"content-length", str(length).encode()),
+        (b"content-type", content_type(accept).encode()),
+    ]
 
 
 def _without_cost(body: bytes, report: CostReport) -> bytes | None:

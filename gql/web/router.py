@@ -53,6 +53,12 @@ def accepted_media_type(accept: str | None) -> str:
     return best if best_quality > 0 else JSON
 
 
+def content_type(accept: str | None) -> str:
+    """The Content-Type of a JSON answer to a client sending this Accept header."""
+    media_type = accepted_media_type(accept)
+    return f"{GRAPHQL_RESPONSE}; charset=utf-8" if media_type == GRAPHQL_RESPONSE else JSON
+
+
 def is_request_error(result: ExecutionResult) -> bool:
     """A request that never executed: no `data` at all, errors without a path."""
     return (
@@ -147,8 +153,9 @@ class Router(GraphQLRouter[Context, None]):
             response.headers["retry-after"] = str(retry_after)
         if response.media_type != JSON:
             return response
-        if accepted_media_type(request.headers.get("accept")) == GRAPHQL_RESPONSE:
-            response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
+        media_type = content_type(request.headers.get("accept"))
+        if media_type != JSON:
+            response.headers["content-type"] = media_type
             status = getattr(request.state, REQUEST_ERROR_STATUS, None)
             if status is not None and response.status_code == 200:
                 response.status_code = status

@@ -208,13 +208,6 @@ def over_limits(measured: Measured, limits: Limits) -> list[GraphQLError]:
     return [error for _, measure in measured for error in _over_limits(measure, limits)]
 
 
-def limit_errors(
-    schema: GraphQLSchema, document: DocumentNode, limits: Limits, variables: Mapping[str, Any]
-) -> list[GraphQLError]:
-    """Errors for each operation of the document over the depth, alias or cost limit."""
-    return over_limits(measure_operations(schema, document, variables), limits)
-
-
 def executed(
     measured: Measured, operation_name: str | None
 ) -> tuple[OperationDefinitionNode, Measure] | None:
