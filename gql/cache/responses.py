@@ -4,13 +4,15 @@ by the full request.
 
 A read qualifies when every root field it selects is public catalog data (`product`,
 `products`): its answer then depends only on the document, the variables and what the
-caller may see (their permissions), never on who they are. Each entry remembers what it
-depends on (gql.cache.versions): the catalog's edit counters read *before* the answer was
-computed, the products it shows at the versions it showed them, and, when it filtered on
-`inStock`, the availability counters. It is served only while all of them are the same in
-the statement that checks the caller, so an answer is never older than the last committed
-write that could change it, in any process; a stock change to product X leaves answers
-that do not show X alone.
+caller may see (of their permissions, those the guards of its fields name), never on who
+they are. Each entry remembers what it depends on (gql.cache.versions): the catalog's edit
+counters read *before* the answer was computed, the products it shows at the versions it
+showed them, and, when it filtered on `inStock`, the availability counters. It is served
+only while all of them are the same in a statement that started after the request arrived
+(the one that checks a caller's token, or for an anonymous caller one shared with other
+reads: gql.cache.checks), so an answer is never older than the last committed write that
+could change it, in any process; a stock change to product X leaves answers that do not
+show X alone.
 
 A read the cache cannot answer runs compiled when it can: the same statements, the same
 bytes as the general executor, without Strawberry's request path or GraphQL objects.
@@ -21,7 +23,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import orjson
@@ -41,13 +43,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gql.auth.sessions import AuthTools, Viewer, session_check, viewer_of
 from gql.auth.tokens import InvalidToken
+from gql.cache.checks import SharedChecks
 from gql.cache.dependencies import ReadDependencies, recording
 from gql.cache.store import Entry, ResponseStore
 from gql.cache.versions import (
     CatalogVersions,
     product_ids_parameter,
     version_columns,
-    versions_check,
 )
 from gql.catalog.compiled import CompiledRead, compile_read
 from gql.core.config import Settings
@@ -59,8 +61,13 @@ from gql.graphql import compat
 from gql.graphql.caller import bearer_token, hand_over_caller
 from gql.graphql.execution.compiled import Unsupported
 from gql.graphql.execution.cost import CostReport, extensions_suffix, reporting
-from gql.graphql.execution.documents import checked_measures, parse_document
+from gql.graphql.execution.documents import (
+    DOCUMENT_CACHE_SIZE,
+    checked_measures,
+    parse_document,
+)
 from gql.graphql.execution.limits import executed
+from gql.graphql.permissions import deciding, permissions_guarding
 from gql.graphql.schema import schema
 from gql.web.costbudget import CostBudget, caller_key
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
@@ -82,6 +89,8 @@ class CatalogRead:
 
     operation_name: str | None
     cost: int  # as the query limits measure it (gql.graphql.execution.limits)
+    # What the guards of its fields depend on (gql.graphql.permissions.permissions_guarding).
+    guarding: frozenset[str]
     # Its compiled form, when it has one (None: the full request runs it).
     compiled: CompiledRead | None = None
 
@@ -144,9 +153,16 @@ def _remember(memo: "OrderedDict[Any, Any]", key: Any, value: Any) -> None:
         memo.popitem(last=False)
 
 
-def _scope_of(viewer: Viewer | None) -> str:
-    """What an answer may depend on of its caller: their permissions, never who they are."""
-    return ",".join(sorted(viewer.permissions)) if viewer is not None else "anonymous"
+def _scope_of(viewer: Viewer | None, request: CatalogRead) -> str:
+    """What an answer may depend on of its caller: of the permissions that guard its
+    fields, those they hold; never who they are. An answer with a field its caller may not
+    see has an error, and is not kept."""
+    return ",".join(sorted(deciding(viewer, request.guarding))) or "public"
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _guarding(query: str, max_tokens: int) -> frozenset[str]:
+    return permissions_guarding(compat.core_schema(schema), parse_document(query, max_tokens))
 
 
 def _etag(body: bytes) -> bytes:
@@ -178,6 +194,7 @@ class CatalogReads:
         self.settings = settings
         self.budget = budget
         self.store = ResponseStore(settings.response_cache_size) if cache else None
+        self.checks = SharedChecks(database)
         self.compiled = compiled
         # What was decided about recent request bodies, so that a hit does not parse or
         # measure the same document again.
@@ -222,7 +239,7 @@ class CatalogReads:
             return
         with recording() as dependencies, reporting() as report:
             remembering = self._remembering(
-                send, key, _scope_of(viewer), versions, dependencies, report
+                send, key, _scope_of(viewer, request), versions, dependencies, report
             )
             await self.app(scope, replay, remembering)
 
@@ -241,7 +258,7 @@ class CatalogReads:
                 if access is None:
                     return None
                 viewer, versions = access
-                permission_scope = _scope_of(viewer)
+                permission_scope = _scope_of(viewer, request)
                 if self.store is not None and versions is not None:
                     entry = self.store.get(key, permission_scope, versions)
                     cost = self._charge(request.cost, viewer, scope) if entry is not None else None
@@ -345,18 +362,20 @@ class CatalogReads:
             with contextlib.suppress(Unsupported):
                 compiled = compile_read(core, document, operation, variables)
         return CatalogRead(
-            operation.name.value if operation.name else None, picked[1].cost, compiled
+            operation.name.value if operation.name else None,
+            picked[1].cost,
+            _guarding(query, self.settings.max_query_tokens),
+            compiled,
         )
 
     async def _access(
         self, read: Reader, authorization: str | None, product_ids: tuple[int, ...]
     ) -> tuple[Viewer | None, CatalogVersions | None] | None:
         """The caller (None: anonymous) and, with the cache on, the catalog versions (those
-        of `product_ids` among them), in one statement; None when the request must run in
-        full (a bad token gets its error there)."""
+        of `product_ids` among them): in one statement with a token, else from a shared
+        check; None when the request must run in full (a bad token gets its error there)."""
         now = self.auth.clock()
         dialect = self.database.engine.dialect.name
-        asked = product_ids_parameter(dialect, product_ids)
         try:
             token = bearer_token(authorization)
             claims = None
@@ -365,12 +384,15 @@ class CatalogReads:
             if claims is None and self.store is None:
                 return None, None
             if claims is None:
-                (versions,) = await read(versions_check(dialect), {"product_ids": asked})
-                return None, CatalogVersions.of(versions)
+                return None, await self.checks.versions(product_ids)
             check = _access_check(dialect) if self.store is not None else session_check(dialect)
             rows = await read(
                 check,
-                {"session_id": claims.session_id, "user_id": claims.user_id, "product_ids": asked},
+                {
+                    "session_id": claims.session_id,
+                    "user_id": claims.user_id,
+                    "product_ids": product_ids_parameter(dialect, product_ids),
+                },
             )
             row = rows[0] if rows else None
         except (InvalidToken, RequestError):

@@ -1,5 +1,6 @@
 """Cached answers in memory: a bounded LRU map from request bodies to answers per
-permission scope, each served only while the versions it was computed from still hold."""
+permission scope (what the guards of its fields decide on), each served only while the
+versions it was computed from still hold."""
 
 from collections import OrderedDict
 from dataclasses import dataclass, field

@@ -10,13 +10,15 @@ import orjson
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Integer,
-    Select,
     String,
     any_,
     bindparam,
     func,
+    literal,
     select,
+    union_all,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql
@@ -51,26 +53,41 @@ def _total(column: Any, *conditions: ColumnElement[bool]) -> Any:
     )
 
 
+def _asked(dialect: str) -> ColumnElement[bool]:
+    """Products among the bound parameter `product_ids` (see `product_ids_parameter`)."""
+    if dialect == "postgresql":
+        return Product.id == any_(bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
+    listed = func.json_each(bindparam("product_ids", type_=String)).table_valued("value")
+    return Product.id.in_(select(listed.c.value))
+
+
 @cache
 def version_columns(dialect: str) -> tuple[Any, Any, Any]:
-    """The three columns of CatalogVersions (bound parameter: product_ids, see
-    `product_ids_parameter`)."""
-    if dialect == "postgresql":
-        asked = Product.id == any_(bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
-    else:
-        listed = func.json_each(bindparam("product_ids", type_=String)).table_valued("value")
-        asked = Product.id.in_(select(listed.c.value))
+    """The three columns of CatalogVersions (bound parameter: product_ids)."""
     return (
         _total(CatalogVersion.edits),
         _total(CatalogVersion.availability),
-        _total(Product.version, asked),
+        _total(Product.version, _asked(dialect)),
     )
 
 
+# The id of the row of `versions_by_product` that holds the catalog's two counters.
+COUNTERS_ROW = -1
+
+
 @cache
-def versions_check(dialect: str) -> Select[Any]:
-    """The catalog versions alone, for a caller without a token."""
-    return select(*version_columns(dialect))
+def versions_by_product(dialect: str) -> CompoundSelect[Any]:
+    """The catalog's counters (row COUNTERS_ROW: edits, availability) and each asked
+    product's version (rows id, version, 0), for checks that share one statement."""
+    counters = select(
+        literal(COUNTERS_ROW, BigInteger),
+        sql_cast(func.coalesce(func.sum(CatalogVersion.edits), 0), BigInteger),
+        sql_cast(func.coalesce(func.sum(CatalogVersion.availability), 0), BigInteger),
+    )
+    products = select(
+        sql_cast(Product.id, BigInteger), Product.version, literal(0, BigInteger)
+    ).where(_asked(dialect))
+    return union_all(counters, products)
 
 
 def product_ids_parameter(dialect: str, product_ids: Iterable[int]) -> Any:

@@ -25,6 +25,8 @@ from gql.graphql import compat
 
 ACCESS_KEY = "gql.access"
 PUBLIC = "public"
+# Stands for "any signed-in caller" among the permissions a guard names.
+SIGNED_IN = "(signed in)"
 
 
 def public() -> Mapping[str, Any]:
@@ -149,18 +151,35 @@ class _GuardCollector(Visitor):
             return
         for extension in field.extensions:
             if isinstance(extension, PermissionExtension):
-                self.found.update(
-                    p.permission for p in extension.permissions if isinstance(p, HasPermission)
-                )
+                for rule in extension.permissions:
+                    self.found.update(_named(rule))
+
+
+def _named(rule: BasePermission) -> frozenset[str]:
+    """What a guard's decision depends on: the permissions it names, or being signed in."""
+    if isinstance(rule, HasPermission):
+        return frozenset({rule.permission})
+    if isinstance(rule, HasAnyPermission):
+        return frozenset(rule.permissions)
+    return frozenset({SIGNED_IN})
 
 
 def permissions_guarding(schema: GraphQLSchema, document: DocumentNode) -> frozenset[str]:
-    """The permissions that guard the fields a document selects: all that its result can
-    depend on, of whatever the caller holds."""
+    """The permissions that guard the fields a document selects (SIGNED_IN for a guard
+    that admits any signed-in caller): all that its result can depend on, of whatever the
+    caller holds."""
     type_info = TypeInfo(schema)
     collector = _GuardCollector(type_info)
     visit(document, TypeInfoVisitor(type_info, collector))
     return frozenset(collector.found)
+
+
+def deciding(viewer: Viewer | None, guarding: frozenset[str]) -> frozenset[str]:
+    """Of what the guards of a document depend on (`permissions_guarding`), what this
+    caller holds: callers alike in it pass and fail the same guards."""
+    if viewer is None:
+        return frozenset()
+    return (viewer.permissions | {SIGNED_IN}) & guarding
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,37 @@ async def test_answers_are_kept_per_permission_scope(
         assert body["data"]["products"]["edges"][0]["node"]["stock"] is None
 
 
+def _outcomes(text: str) -> dict[str, float]:
+    return {
+        line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("gql_response_cache_total{")
+    }
+
+
+async def test_callers_alike_in_what_the_guards_ask_share_answers(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    # given: a read of public fields by an anonymous caller, one of `stock` by staff
+    await make_product(session, "A", stock=3)
+    customer = await signed_in(client, db, "customer@example.com")
+    staff = await signed_in(client, db, "staff@example.com", "staff")
+    admin = await signed_in(client, db, "admin@example.com", "admin")
+    public = await _post(client, PRODUCTS)
+    guarded = await _post(client, WITH_STOCK, staff)
+    before = _outcomes((await client.get("/metrics")).text)
+    # when: a customer asks the first, an admin (also holding inventory:read) the second
+    public_again = await _post(client, PRODUCTS, customer)
+    guarded_again = await _post(client, WITH_STOCK, admin)
+    # then: both come from the cache, with the same bytes and tags
+    after = _outcomes((await client.get("/metrics")).text)
+    assert after["hit"] - before.get("hit", 0) == 2
+    assert after["miss"] == before["miss"]
+    assert public_again.headers["etag"] == public.headers["etag"]
+    assert guarded_again.headers["etag"] == guarded.headers["etag"]
+    assert guarded_again.json()["data"]["products"]["edges"][0]["node"]["stock"] == 3
+
+
 async def test_reads_that_depend_on_the_caller_are_never_cached(
     client: httpx.AsyncClient, db: Database
 ) -> None:
@@ -341,9 +372,4 @@ async def test_metrics_count_what_the_cache_did(
     # when: /metrics is read (open in tests)
     text = (await client.get("/metrics")).text
     # then: one miss (computed and kept), one hit, one request it did not handle
-    counts = {
-        line.split('outcome="')[1].split('"')[0]: float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("gql_response_cache_total{")
-    }
-    assert counts == {"miss": 1.0, "hit": 1.0, "bypass": 1.0}
+    assert _outcomes(text) == {"miss": 1.0, "hit": 1.0, "bypass": 1.0}

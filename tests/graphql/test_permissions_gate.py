@@ -4,9 +4,23 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import strawberry
+from graphql import parse
 
+from gql.auth.models import User
+from gql.auth.sessions import Viewer
 from gql.cli import export_permissions_text
-from gql.graphql.permissions import field_access, public, requires, unguarded_fields
+from gql.graphql import compat
+from gql.graphql.permissions import (
+    SIGNED_IN,
+    authenticated,
+    deciding,
+    field_access,
+    permissions_guarding,
+    public,
+    requires,
+    requires_any,
+    unguarded_fields,
+)
 from gql.graphql.schema import schema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "permissions.md"
@@ -76,3 +90,45 @@ def test_permission_matrix_is_current() -> None:
     assert DOC.read_text(encoding="utf-8") == export_permissions_text(), (
         "docs/permissions.md is stale: run `gql export-permissions -o docs/permissions.md`"
     )
+
+
+def test_what_a_documents_guards_decide_on_tells_callers_apart_only_by_it() -> None:
+    # given: a throwaway schema with a field of each kind of guard
+    @strawberry.type
+    class Query:
+        @strawberry.field(metadata=public())
+        def open_on_purpose(self) -> int:
+            return 1
+
+        @strawberry.field(extensions=requires("inventory:read"))
+        def one(self) -> int:
+            return 2
+
+        @strawberry.field(extensions=requires_any("order:create", "order:manage"))
+        def either(self) -> int:
+            return 3
+
+        @strawberry.field(extensions=authenticated())
+        def signed_in(self) -> int:
+            return 4
+
+    core = compat.core_schema(strawberry.Schema(query=Query))
+
+    def guarding(query: str) -> frozenset[str]:
+        return permissions_guarding(core, parse(query))
+
+    def caller(*permissions: str) -> Viewer:
+        return Viewer(User(email="c@example.com"), "session", permissions=frozenset(permissions))
+
+    # then: what each document's guards name
+    assert guarding("{ openOnPurpose }") == frozenset()
+    assert guarding("{ one }") == {"inventory:read"}
+    assert guarding("{ either openOnPurpose }") == {"order:create", "order:manage"}
+    assert guarding("{ signedIn }") == {SIGNED_IN}
+    # and callers differ only in what those guards decide on
+    assert deciding(None, guarding("{ openOnPurpose }")) == frozenset()
+    assert deciding(caller("inventory:read"), guarding("{ openOnPurpose }")) == frozenset()
+    assert deciding(caller("inventory:read", "x"), guarding("{ one }")) == {"inventory:read"}
+    assert deciding(caller("order:manage"), guarding("{ either }")) == {"order:manage"}
+    assert deciding(caller(), guarding("{ signedIn }")) == {SIGNED_IN}
+    assert deciding(None, guarding("{ signedIn }")) == frozenset()
