@@ -141,15 +141,15 @@ def _access_check(dialect: str) -> Any:
     return session_check(dialect).add_columns(*version_columns(dialect))
 
 
-# Request bodies up to this size have their cacheability remembered (per process).
-MEMO_BODY_BYTES = 16 * 1024
+# Request bodies whose cacheability is remembered (per process; at least as many as the
+# cache keeps, so that a hit never classifies its body again).
 MEMO_ENTRIES = 1024
 _UNSEEN: Any = object()
 
 
-def _remember(memo: "OrderedDict[Any, Any]", key: Any, value: Any) -> None:
+def _remember(memo: "OrderedDict[Any, Any]", size: int, key: Any, value: Any) -> None:
     memo[key] = value
-    if len(memo) > MEMO_ENTRIES:
+    if len(memo) > size:
         memo.popitem(last=False)
 
 
@@ -193,12 +193,17 @@ class CatalogReads:
         self.auth = auth
         self.settings = settings
         self.budget = budget
-        self.store = ResponseStore(settings.response_cache_size) if cache else None
+        self.store = (
+            ResponseStore(settings.response_cache_size, settings.response_cache_bytes)
+            if cache
+            else None
+        )
         self.checks = SharedChecks(database)
         self.compiled = compiled
-        # What was decided about recent request bodies, so that a hit does not parse or
-        # measure the same document again.
+        # What was decided about recent request bodies (by their digest), so that a hit
+        # does not parse or measure the same document again.
         self._reads: OrderedDict[bytes, CatalogRead | None] = OrderedDict()
+        self._reads_size = max(MEMO_ENTRIES, settings.response_cache_size if cache else 0)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != GRAPHQL_PATH or scope["method"] != "POST":
@@ -207,11 +212,11 @@ class CatalogReads:
         body = await read_body(receive)
         replay = replaying(body, receive)
         headers = Headers(scope=scope)
-        request = self._reads.get(body, _UNSEEN) if len(body) <= MEMO_BODY_BYTES else _UNSEEN
+        digest = hashlib.blake2b(body, digest_size=20).digest()
+        request = self._reads.get(digest, _UNSEEN)
         if request is _UNSEEN:
             request = self._catalog_read(body)
-            if len(body) <= MEMO_BODY_BYTES:
-                _remember(self._reads, body, request)
+            _remember(self._reads, self._reads_size, digest, request)
         if request is None:
             self._count("bypass")
             await self.app(scope, replay, send)
@@ -219,7 +224,7 @@ class CatalogReads:
         # The body itself keys the answers: another spelling of the same request only
         # misses the entries of the first.
         key = hashlib.blake2b(
-            body + b"\0" + headers.get("accept", "").encode(), digest_size=20
+            digest + b"\0" + headers.get("accept", "").encode(), digest_size=20
         ).digest()
         answer = await self._answer(request, key, headers, scope)
         if isinstance(answer, list):

@@ -40,14 +40,28 @@ class Slot:
     entries: dict[str, Entry] = field(default_factory=dict)
 
 
-class ResponseStore:
-    """A bounded LRU map from request keys to slots of answers."""
+# What an entry costs beside its body: its headers, tuples and dicts (about; for the bound).
+ENTRY_OVERHEAD = 512
 
-    def __init__(self, size: int) -> None:
+
+def _cost(slot: Slot) -> int:
+    return sum(len(entry.body) + ENTRY_OVERHEAD for entry in slot.entries.values())
+
+
+class ResponseStore:
+    """A bounded LRU map from request keys to slots of answers: at most `size` bodies and
+    about `max_bytes` of answers."""
+
+    def __init__(self, size: int, max_bytes: int | None = None) -> None:
         self.size = size
+        self.max_bytes = max_bytes
+        self.bytes = 0
         self._slots: OrderedDict[bytes, Slot] = OrderedDict()
         self.hits = 0
         self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._slots)
 
     def slot(self, key: bytes) -> Slot | None:
         """The answers kept for `key`, now the most recently used."""
@@ -67,12 +81,18 @@ class ResponseStore:
         return entry
 
     def put(self, key: bytes, scope: str, entry: Entry) -> None:
-        """Remember an answer, forgetting the least recently used bodies beyond the size."""
+        """Remember an answer, forgetting the least recently used bodies beyond the
+        bounds."""
         slot = self._slots.get(key)
         if slot is None:
             slot = self._slots[key] = Slot()
+        self.bytes -= _cost(slot)
         slot.entries[scope] = entry
         slot.product_ids = entry.product_ids
+        self.bytes += _cost(slot)
         self._slots.move_to_end(key)
-        while len(self._slots) > self.size:
-            self._slots.popitem(last=False)
+        while len(self._slots) > self.size or (
+            self.max_bytes is not None and self.bytes > self.max_bytes and len(self._slots) > 1
+        ):
+            _, forgotten = self._slots.popitem(last=False)
+            self.bytes -= _cost(forgotten)

@@ -49,7 +49,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Catalog reads answered from memory while the catalog is unchanged (entries per process).
     response_cache: bool = True
-    response_cache_size: int = Field(default=1000, ge=1)
+    response_cache_size: int = Field(default=10000, ge=1)
+    response_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
     # Catalog reads the cache does not answer run compiled (gql.catalog.compiled).
     compiled_reads: bool = True
     # Automatic persisted queries: query texts remembered by hash, in bytes per process.
