@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select, update
+from sqlalchemy import Select, String, any_, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -178,17 +179,22 @@ async def _reject_refresh(session: AsyncSession, claims: TokenClaims, now: datet
     raise InvalidToken("The session has ended.")
 
 
+def _scope_columns(dialect: str) -> tuple[Any, ...]:
+    """The session's state, whether its user is active, their permissions joined by commas."""
+    return (
+        AuthSession.revoked_at,
+        AuthSession.expires_at,
+        User.is_active,
+        roles.permission_names_of(User.id, dialect),
+    )
+
+
 @cache
 def session_scope_check(dialect: str) -> Select[datetime | None, datetime, bool, str | None]:
     """Core columns, no ORM objects: the session's state, whether its user is active, and
     their permissions joined by commas (bound parameters: session_id, user_id)."""
     return (
-        select(
-            AuthSession.revoked_at,
-            AuthSession.expires_at,
-            User.is_active,
-            roles.permission_names_of(User.id, dialect),
-        )
+        select(*_scope_columns(dialect))
         .join(AuthSession, AuthSession.user_id == User.id)
         .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
     )
@@ -202,6 +208,28 @@ _USER_KEYS = tuple(column.key for column in User.__table__.columns)
 def _session_check(dialect: str) -> Select[Any]:
     """`session_scope_check` with the user's columns after its four."""
     return session_scope_check(dialect).add_columns(*(getattr(User, key) for key in _USER_KEYS))
+
+
+@cache
+def sessions_check(dialect: str) -> Select[Any]:
+    """`session_check` of several sessions in one statement (bound parameter:
+    session_ids, a list on PostgreSQL, a JSON list on SQLite): each row is its session's id
+    and user id, then the columns of `session_check`."""
+    if dialect == "postgresql":
+        asked = AuthSession.id == any_(bindparam("session_ids", type_=postgresql.ARRAY(String)))
+    else:
+        listed = func.json_each(bindparam("session_ids", type_=String)).table_valued("value")
+        asked = AuthSession.id.in_(select(listed.c.value))
+    return (
+        select(
+            AuthSession.id,
+            AuthSession.user_id,
+            *_scope_columns(dialect),
+            *(getattr(User, key) for key in _USER_KEYS),
+        )
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(asked)
+    )
 
 
 def _detached_user(values: Sequence[Any]) -> User:

@@ -1,69 +1,100 @@
-"""Version checks of anonymous catalog reads, shared: one statement answers every check
-asked before it started.
+"""The checks of catalog reads, shared: one round of statements answers every check asked
+before it started.
 
-A cached answer is served only while the versions it was computed from hold, read by a
-statement that starts after its request arrived (an answer is never older than a commit
-that returned before the read began). A check asked while another statement runs waits
-for the next one, which starts when that one ends and carries every check that queued
-meanwhile: under load, many reads per round trip instead of one each, with the same
-guarantee. Callers with a token keep their own statement (it checks their session too).
+A catalog read needs, before it is answered, the catalog versions (is a cached answer still
+fresh?) and, with a token, the caller's session and permissions; both read by statements
+that start after its request arrived, so that an answer is never older than a commit, and
+never given to a session ended by one, that returned before the read began. A check asked
+while a round runs waits for the next one, which starts when that one ends and carries
+every check that queued meanwhile: under load, many reads per round trip instead of one
+each, with the same guarantee.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from gql.auth.sessions import sessions_check
 from gql.cache.versions import (
     COUNTERS_ROW,
     CatalogVersions,
-    product_ids_parameter,
+    list_parameter,
     versions_by_product,
 )
 from gql.core.db import Database
 from gql.core.driver import reading
 
-# Runs one shared check for these product ids: its rows (see versions_by_product).
-BatchReader = Callable[[list[int]], Awaitable[Sequence[Sequence[int]]]]
+
+@dataclass(frozen=True)
+class Check:
+    """What one read asks: the versions of these products (None: no versions), and the
+    session of its token (session id, user id), if it came with one."""
+
+    product_ids: tuple[int, ...] | None
+    session: tuple[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One read's answer: the catalog versions, and the `session_check` row of its caller
+    (None without a token, or when no such session of that user exists)."""
+
+    versions: CatalogVersions | None
+    session_row: Sequence[Any] | None = None
+
+
+@dataclass(frozen=True)
+class Round:
+    """What one round of statements read: the catalog's counters (edits, availability;
+    None when no check asked for versions), the version of each product asked about, and
+    per session id its user id followed by the columns of `session_check`."""
+
+    counters: tuple[int, int] | None
+    versions: dict[int, int]
+    sessions: dict[str, Sequence[Any]]
+
+
+# Runs one round: the product ids whose versions (None: none), the session ids to check.
+RoundReader = Callable[[list[int] | None, list[str]], Awaitable[Round]]
 
 
 @dataclass
 class _Queue:
-    """The checks waiting for the next statement, and whether one is running."""
+    """The checks waiting for the next round, and whether one is running."""
 
-    waiting: list[tuple[tuple[int, ...], "asyncio.Future[CatalogVersions]"]] = field(
-        default_factory=list
-    )
+    waiting: list[tuple[Check, "asyncio.Future[Checked]"]] = field(default_factory=list)
     runner: "asyncio.Task[None] | None" = None
 
 
-def versions_from(rows: Iterable[Sequence[int]], product_ids: tuple[int, ...]) -> CatalogVersions:
-    """One check's versions, out of the rows of a statement shared with others."""
-    counters = (0, 0)
-    versions: dict[int, int] = {}
-    for product_id, first, second in rows:
-        if product_id == COUNTERS_ROW:
-            counters = (first, second)
-        else:
-            versions[product_id] = first
-    products = sum(versions.get(product_id, 0) for product_id in product_ids)
-    return CatalogVersions(int(counters[0]), int(counters[1]), int(products))
+def answer_of(check: Check, read: Round) -> Checked:
+    """One check's answer, out of a round shared with others."""
+    versions = None
+    if check.product_ids is not None and read.counters is not None:
+        products = sum(read.versions.get(product_id, 0) for product_id in check.product_ids)
+        versions = CatalogVersions(*read.counters, products)
+    row = None
+    if check.session is not None:
+        session_id, user_id = check.session
+        found = read.sessions.get(session_id)
+        row = found[1:] if found is not None and found[0] == user_id else None
+    return Checked(versions, row)
 
 
 class SharedChecks:
-    """Catalog version checks of anonymous reads, batched into one statement at a time."""
+    """The version and session checks of catalog reads, one round of statements at a time."""
 
-    def __init__(self, database: Database, read_batch: BatchReader | None = None) -> None:
+    def __init__(self, database: Database, read_round: RoundReader | None = None) -> None:
         self.database = database
-        self.read_batch = read_batch or self._read
+        self.read_round = read_round or self._read
         self._queue: tuple[asyncio.AbstractEventLoop, _Queue] | None = None
-        self.statements = 0  # how many shared statements ran (tests, metrics)
+        self.rounds = 0  # how many rounds ran (tests)
 
-    async def versions(self, product_ids: tuple[int, ...]) -> CatalogVersions:
-        """The catalog versions (those of `product_ids` summed), read by a statement that
-        started after this call."""
+    async def check(self, check: Check) -> Checked:
+        """The answer to `check`, read by statements that started after this call."""
         queue = self._current()
-        answer: asyncio.Future[CatalogVersions] = asyncio.get_running_loop().create_future()
-        queue.waiting.append((product_ids, answer))
+        answer: asyncio.Future[Checked] = asyncio.get_running_loop().create_future()
+        queue.waiting.append((check, answer))
         if queue.runner is None:
             queue.runner = asyncio.create_task(self._run(queue))
         return await answer
@@ -79,36 +110,51 @@ class SharedChecks:
         try:
             while queue.waiting:
                 batch, queue.waiting = queue.waiting, []
-                asked = sorted({product_id for ids, _ in batch for product_id in ids})
-                try:
-                    self.statements += 1
-                    rows = await self.read_batch(asked)
-                except BaseException as error:
-                    for _, answer in batch:
-                        if not answer.done():
-                            answer.set_exception(_as_exception(error))
-                    if not isinstance(error, Exception):
-                        raise
-                    continue
-                for product_ids, answer in batch:
-                    if not answer.done():
-                        answer.set_result(versions_from(rows, product_ids))
+                await self._answer(batch)
         finally:
             queue.runner = None
             # Left by a runner that was cancelled (shutdown): nobody would answer them.
             for _, answer in queue.waiting:
                 if not answer.done():
-                    answer.set_exception(RuntimeError("version check cancelled"))
+                    answer.set_exception(RuntimeError("check cancelled"))
             queue.waiting = []
 
-    async def _read(self, product_ids: list[int]) -> Sequence[Sequence[int]]:
+    async def _answer(self, batch: list[tuple[Check, "asyncio.Future[Checked]"]]) -> None:
+        wanted = [check.product_ids for check, _ in batch if check.product_ids is not None]
+        product_ids = sorted({i for ids in wanted for i in ids}) if wanted else None
+        session_ids = sorted({check.session[0] for check, _ in batch if check.session})
+        try:
+            self.rounds += 1
+            read = await self.read_round(product_ids, session_ids)
+        except BaseException as error:
+            failure = error if isinstance(error, Exception) else RuntimeError("check cancelled")
+            for _, answer in batch:
+                if not answer.done():
+                    answer.set_exception(failure)
+            if not isinstance(error, Exception):
+                raise
+            return
+        for check, answer in batch:
+            if not answer.done():
+                answer.set_result(answer_of(check, read))
+
+    async def _read(self, product_ids: list[int] | None, session_ids: list[str]) -> Round:
         dialect = self.database.engine.dialect.name
-        parameter = product_ids_parameter(dialect, product_ids)
+        counters = None
+        versions: dict[int, int] = {}
+        sessions: dict[str, Sequence[Any]] = {}
         async with reading(self.database) as read:
-            rows = await read(versions_by_product(dialect), {"product_ids": parameter})
-        return [tuple(row) for row in rows]
-
-
-def _as_exception(error: BaseException) -> Exception:
-    # A waiter's request fails as in an outage when the shared statement was cancelled.
-    return error if isinstance(error, Exception) else RuntimeError("version check cancelled")
+            if product_ids is not None:
+                parameter = list_parameter(dialect, product_ids)
+                for key, first, second in await read(
+                    versions_by_product(dialect), {"product_ids": parameter}
+                ):
+                    if key == COUNTERS_ROW:
+                        counters = (int(first), int(second))
+                    else:
+                        versions[key] = int(first)
+            if session_ids:
+                parameter = list_parameter(dialect, session_ids)
+                for row in await read(sessions_check(dialect), {"session_ids": parameter}):
+                    sessions[row[0]] = tuple(row[1:])
+        return Round(counters, versions, sessions)

@@ -23,7 +23,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -41,15 +41,13 @@ from graphql import (
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gql.auth.sessions import AuthTools, Viewer, session_check, viewer_of
+from gql.auth.sessions import AuthTools, Viewer, viewer_of
 from gql.auth.tokens import InvalidToken
-from gql.cache.checks import SharedChecks
+from gql.cache.checks import Check, SharedChecks
 from gql.cache.dependencies import ReadDependencies, recording
 from gql.cache.store import Entry, ResponseStore
 from gql.cache.versions import (
     CatalogVersions,
-    product_ids_parameter,
-    version_columns,
 )
 from gql.catalog.compiled import CompiledRead, compile_read
 from gql.core.config import Settings
@@ -133,12 +131,6 @@ def _root_fields_within(
             if not _root_fields_within(fragment.selection_set, fragments, seen):
                 return False
     return True
-
-
-@cache
-def _access_check(dialect: str) -> Any:
-    """The caller's session check with the catalog versions as its last three columns."""
-    return session_check(dialect).add_columns(*version_columns(dialect))
 
 
 # Request bodies whose cacheability is remembered (per process; at least as many as the
@@ -251,32 +243,33 @@ class CatalogReads:
     async def _answer(
         self, request: CatalogRead, key: bytes, headers: Headers, scope: Scope
     ) -> "list[Message] | tuple[Viewer | None, CatalogVersions | None] | None":
-        """The messages of an answer made here (cached or compiled), on one pooled
-        connection given back before they are sent; else the caller and versions the full
-        request runs with, or None when it must read them itself (a bad token, an outage:
-        it reports them)."""
+        """The messages of an answer made here (cached, or compiled on a pooled connection
+        given back before they are sent); else the caller and versions the full request
+        runs with, or None when it must read them itself (a bad token, an outage: it
+        reports them)."""
         slot = self.store.slot(key) if self.store is not None else None
-        product_ids = slot.product_ids if slot is not None else ()
+        access = await self._access(
+            headers.get("authorization"), slot.product_ids if slot is not None else ()
+        )
+        if access is None:
+            return None
+        viewer, versions = access
+        permission_scope = _scope_of(viewer, request)
+        if self.store is not None and versions is not None:
+            entry = self.store.get(key, permission_scope, versions)
+            cost = self._charge(request.cost, viewer, scope) if entry is not None else None
+            if entry is not None and cost is not None:
+                _tell_record(request)
+                self._count("hit")
+                return _cached(entry, headers.get("if-none-match"), cost)
+            self._count("miss")
+            if entry is not None:  # over its cost budget: the full request refuses it
+                return access
+        compiled = request.compiled
+        if compiled is None or not compiled.allows(viewer):
+            return access
         try:
             async with reading(self.database) as read:
-                access = await self._access(read, headers.get("authorization"), product_ids)
-                if access is None:
-                    return None
-                viewer, versions = access
-                permission_scope = _scope_of(viewer, request)
-                if self.store is not None and versions is not None:
-                    entry = self.store.get(key, permission_scope, versions)
-                    cost = self._charge(request.cost, viewer, scope) if entry is not None else None
-                    if entry is not None and cost is not None:
-                        _tell_record(request)
-                        self._count("hit")
-                        return _cached(entry, headers.get("if-none-match"), cost)
-                    self._count("miss")
-                    if entry is not None:  # over its cost budget: the full request refuses it
-                        return access
-                compiled = request.compiled
-                if compiled is None or not compiled.allows(viewer):
-                    return access
                 with recording() as dependencies:
                     data = await self._run_compiled(compiled, read)
         except Exception:
@@ -374,13 +367,12 @@ class CatalogReads:
         )
 
     async def _access(
-        self, read: Reader, authorization: str | None, product_ids: tuple[int, ...]
+        self, authorization: str | None, product_ids: tuple[int, ...]
     ) -> tuple[Viewer | None, CatalogVersions | None] | None:
         """The caller (None: anonymous) and, with the cache on, the catalog versions (those
-        of `product_ids` among them): in one statement with a token, else from a shared
-        check; None when the request must run in full (a bad token gets its error there)."""
+        of `product_ids` among them), from a round of checks shared with other reads; None
+        when the request must run in full (a bad token gets its error there)."""
         now = self.auth.clock()
-        dialect = self.database.engine.dialect.name
         try:
             token = bearer_token(authorization)
             claims = None
@@ -388,28 +380,25 @@ class CatalogReads:
                 claims = self.auth.tokens.decode(token, expected_type="access", now=now)
             if claims is None and self.store is None:
                 return None, None
-            if claims is None:
-                return None, await self.checks.versions(product_ids)
-            check = _access_check(dialect) if self.store is not None else session_check(dialect)
-            rows = await read(
-                check,
-                {
-                    "session_id": claims.session_id,
-                    "user_id": claims.user_id,
-                    "product_ids": product_ids_parameter(dialect, product_ids),
-                },
+            checked = await self.checks.check(
+                Check(
+                    product_ids if self.store is not None else None,
+                    (claims.session_id, claims.user_id) if claims is not None else None,
+                )
             )
-            row = rows[0] if rows else None
         except (InvalidToken, RequestError):
             return None
         except Exception:
             # The full request reports the outage with its own code.
             logger.debug("response cache bypassed", exc_info=True)
             return None
+        if claims is None:
+            return None, checked.versions
+        row = checked.session_row
         viewer = viewer_of(row, claims, now) if row is not None else None
-        if viewer is None or row is None:
+        if viewer is None:
             return None
-        return viewer, CatalogVersions.of(row[-3:]) if self.store is not None else None
+        return viewer, checked.versions
 
     def _remembering(
         self,

@@ -31,44 +31,20 @@ from gql.core.db import insert_for
 
 @dataclass(frozen=True)
 class CatalogVersions:
-    """The catalog as one statement saw it: its edits, its availability changes, and the
+    """The catalog as one round of checks saw it: its edits, its availability changes, and the
     sum of the versions of the products asked about (each only ever grows)."""
 
     edits: int
     availability: int
     products: int
 
-    @classmethod
-    def of(cls, values: Iterable[Any]) -> "CatalogVersions":
-        """From the three columns of `version_columns`."""
-        edits, availability, products = values
-        return cls(int(edits), int(availability), int(products))
-
-
-def _total(column: Any, *conditions: ColumnElement[bool]) -> Any:
-    return (
-        select(sql_cast(func.coalesce(func.sum(column), 0), BigInteger))
-        .where(*conditions)
-        .scalar_subquery()
-    )
-
 
 def _asked(dialect: str) -> ColumnElement[bool]:
-    """Products among the bound parameter `product_ids` (see `product_ids_parameter`)."""
+    """Products among the bound parameter `product_ids` (see `list_parameter`)."""
     if dialect == "postgresql":
         return Product.id == any_(bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
     listed = func.json_each(bindparam("product_ids", type_=String)).table_valued("value")
     return Product.id.in_(select(listed.c.value))
-
-
-@cache
-def version_columns(dialect: str) -> tuple[Any, Any, Any]:
-    """The three columns of CatalogVersions (bound parameter: product_ids)."""
-    return (
-        _total(CatalogVersion.edits),
-        _total(CatalogVersion.availability),
-        _total(Product.version, _asked(dialect)),
-    )
 
 
 # The id of the row of `versions_by_product` that holds the catalog's two counters.
@@ -90,10 +66,11 @@ def versions_by_product(dialect: str) -> CompoundSelect[Any]:
     return union_all(counters, products)
 
 
-def product_ids_parameter(dialect: str, product_ids: Iterable[int]) -> Any:
-    """The `product_ids` value: an array on PostgreSQL, a JSON list on SQLite."""
-    ids = list(product_ids)
-    return ids if dialect == "postgresql" else orjson.dumps(ids).decode()
+def list_parameter(dialect: str, values: Iterable[Any]) -> Any:
+    """A list parameter (`product_ids`, `session_ids`): an array on PostgreSQL, a JSON list
+    on SQLite."""
+    listed = list(values)
+    return listed if dialect == "postgresql" else orjson.dumps(listed).decode()
 
 
 @cache
