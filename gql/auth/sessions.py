@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, String, any_, bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Select, String, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -20,7 +19,7 @@ from gql.auth.models import AuthSession, LoginFailure, User
 from gql.auth.passwords import PasswordHasher
 from gql.auth.tokens import InvalidToken, IssuedToken, TokenClaims, TokenCodec, token_digest
 from gql.core.config import Settings
-from gql.core.db import utcnow
+from gql.core.db import among, utcnow
 from gql.core.driver import read_rows
 from gql.core.errors import EntityNotFound
 
@@ -215,11 +214,6 @@ def sessions_check(dialect: str) -> Select[Any]:
     """`session_check` of several sessions in one statement (bound parameter:
     session_ids, a list on PostgreSQL, a JSON list on SQLite): each row is its session's id
     and user id, then the columns of `session_check`."""
-    if dialect == "postgresql":
-        asked = AuthSession.id == any_(bindparam("session_ids", type_=postgresql.ARRAY(String)))
-    else:
-        listed = func.json_each(bindparam("session_ids", type_=String)).table_valued("value")
-        asked = AuthSession.id.in_(select(listed.c.value))
     return (
         select(
             AuthSession.id,
@@ -228,7 +222,7 @@ def sessions_check(dialect: str) -> Select[Any]:
             *(getattr(User, key) for key in _USER_KEYS),
         )
         .join(AuthSession, AuthSession.user_id == User.id)
-        .where(asked)
+        .where(among(AuthSession.id, "session_ids", String, dialect))
     )
 
 

@@ -16,13 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gql.auth.sessions import sessions_check
-from gql.cache.versions import (
-    COUNTERS_ROW,
-    CatalogVersions,
-    list_parameter,
-    versions_by_product,
-)
-from gql.core.db import Database
+from gql.cache.versions import COUNTERS_ROW, CatalogVersions, versions_by_product
+from gql.core.db import Database, list_parameter
 from gql.core.driver import reading
 
 

@@ -9,10 +9,10 @@ they are. Each entry remembers what it depends on (gql.cache.versions): the cata
 counters read *before* the answer was computed, the products it shows at the versions it
 showed them, and, when it filtered on `inStock`, the availability counters. It is served
 only while all of them are the same in a statement that started after the request arrived
-(the one that checks a caller's token, or for an anonymous caller one shared with other
-reads: gql.cache.checks), so an answer is never older than the last committed write that
-could change it, in any process; a stock change to product X leaves answers that do not
-show X alone.
+(one round of checks shared with other reads, with the caller's session check:
+gql.cache.checks), so an answer is never older than the last committed write that could
+change it, in any process; a stock change to product X leaves answers that do not show X
+alone.
 
 A read the cache cannot answer runs compiled when it can: the same statements, the same
 bytes as the general executor, without Strawberry's request path or GraphQL objects.
@@ -46,9 +46,7 @@ from gql.auth.tokens import InvalidToken
 from gql.cache.checks import Check, SharedChecks
 from gql.cache.dependencies import ReadDependencies, recording
 from gql.cache.store import Entry, ResponseStore
-from gql.cache.versions import (
-    CatalogVersions,
-)
+from gql.cache.versions import CatalogVersions
 from gql.catalog.compiled import CompiledRead, compile_read
 from gql.core.config import Settings
 from gql.core.db import Database

@@ -6,14 +6,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import orjson
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     CompoundSelect,
     Integer,
-    String,
-    any_,
     bindparam,
     func,
     literal,
@@ -21,12 +17,11 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gql.cache.models import CATALOG_SHARDS, CatalogVersion
 from gql.catalog.models import Product
-from gql.core.db import insert_for
+from gql.core.db import among, insert_for
 
 
 @dataclass(frozen=True)
@@ -37,14 +32,6 @@ class CatalogVersions:
     edits: int
     availability: int
     products: int
-
-
-def _asked(dialect: str) -> ColumnElement[bool]:
-    """Products among the bound parameter `product_ids` (see `list_parameter`)."""
-    if dialect == "postgresql":
-        return Product.id == any_(bindparam("product_ids", type_=postgresql.ARRAY(Integer)))
-    listed = func.json_each(bindparam("product_ids", type_=String)).table_valued("value")
-    return Product.id.in_(select(listed.c.value))
 
 
 # The id of the row of `versions_by_product` that holds the catalog's two counters.
@@ -62,15 +49,8 @@ def versions_by_product(dialect: str) -> CompoundSelect[Any]:
     )
     products = select(
         sql_cast(Product.id, BigInteger), Product.version, literal(0, BigInteger)
-    ).where(_asked(dialect))
+    ).where(among(Product.id, "product_ids", Integer, dialect))
     return union_all(counters, products)
-
-
-def list_parameter(dialect: str, values: Iterable[Any]) -> Any:
-    """A list parameter (`product_ids`, `session_ids`): an array on PostgreSQL, a JSON list
-    on SQLite."""
-    listed = list(values)
-    return listed if dialect == "postgresql" else orjson.dumps(listed).decode()
 
 
 @cache

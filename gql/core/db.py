@@ -1,11 +1,23 @@
 """Database plumbing: the declarative Base, the engine and the session factories."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event, text
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    MetaData,
+    String,
+    any_,
+    bindparam,
+    event,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
@@ -14,7 +26,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute
 from sqlalchemy.types import TypeDecorator
 
 from gql.core.config import Settings
@@ -101,6 +113,27 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout_ms: int) -> None:
 def insert_for(dialect_name: str) -> Callable[..., Any]:
     """The dialect's INSERT (`postgresql` or `sqlite`), the one with ON CONFLICT clauses."""
     return postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+
+
+def among(
+    column: "ColumnElement[Any] | InstrumentedAttribute[Any]",
+    name: str,
+    item_type: Any,
+    dialect_name: str,
+) -> ColumnElement[bool]:
+    """`column` is one of the values of the list parameter `name` (see `list_parameter`):
+    one array parameter on PostgreSQL (the same prepared statement for any length), a JSON
+    list read by json_each on SQLite."""
+    if dialect_name == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(item_type)))
+    listed = func.json_each(bindparam(name, type_=String)).table_valued("value")
+    return column.in_(select(listed.c.value))
+
+
+def list_parameter(dialect_name: str, values: Iterable[Any]) -> Any:
+    """The value of a list parameter of `among`: a list on PostgreSQL, JSON on SQLite."""
+    listed = list(values)
+    return listed if dialect_name == "postgresql" else orjson.dumps(listed).decode()
 
 
 class Database:
