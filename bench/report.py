@@ -218,8 +218,8 @@ def markdown(results: dict[str, Any]) -> str:
         f'{meta.get("busy_at_start", 0):.0%}. "other CPU %" is CPU used during the window by '
         "processes that are neither the server, its PostgreSQL backends, wrk nor the harness "
         "(100 % = one core): where it is high, another workload shared the machine. "
-        f"Q, O, O-spread and Qw+W ran {meta.get('rounds', 1)} round(s), the servers in turn "
-        "within each; "
+        f"Q, Q-deep, O, O-spread, Qw+W and R ran {meta.get('rounds', 1)} round(s), the servers "
+        "in turn within each; "
         "targets take each server's best round (the lock-wait target its worst).",
         "",
         "## HTTP workloads",
