@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Counter
+
 from gql.auth.sessions import sessions_check
 from gql.cache.versions import COUNTERS_ROW, CatalogVersions, versions_by_product
 from gql.core.db import Database, list_parameter
@@ -79,11 +81,17 @@ def answer_of(check: Check, read: Round) -> Checked:
 class SharedChecks:
     """The version and session checks of catalog reads, one round of statements at a time."""
 
-    def __init__(self, database: Database, read_round: RoundReader | None = None) -> None:
+    def __init__(
+        self,
+        database: Database,
+        read_round: RoundReader | None = None,
+        counter: Counter | None = None,
+    ) -> None:
         self.database = database
         self.read_round = read_round or self._read
+        self.counter = counter
         self._queue: tuple[asyncio.AbstractEventLoop, _Queue] | None = None
-        self.rounds = 0  # how many rounds ran (tests)
+        self.rounds = 0  # how many rounds ran
 
     async def check(self, check: Check) -> Checked:
         """The answer to `check`, read by statements that started after this call."""
@@ -118,8 +126,10 @@ class SharedChecks:
         wanted = [check.product_ids for check, _ in batch if check.product_ids is not None]
         product_ids = sorted({i for ids in wanted for i in ids}) if wanted else None
         session_ids = sorted({check.session[0] for check, _ in batch if check.session})
+        self.rounds += 1
+        if self.counter is not None:
+            self.counter.inc()
         try:
-            self.rounds += 1
             read = await self.read_round(product_ids, session_ids)
         except BaseException as error:
             failure = error if isinstance(error, Exception) else RuntimeError("check cancelled")

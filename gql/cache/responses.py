@@ -188,7 +188,9 @@ class CatalogReads:
             if cache
             else None
         )
-        self.checks = SharedChecks(database)
+        self.checks = SharedChecks(
+            database, counter=metrics.check_rounds if metrics is not None else None
+        )
         self.compiled = compiled
         # What was decided about recent request bodies (by their digest), so that a hit
         # does not parse or measure the same document again.

@@ -168,6 +168,12 @@ class Metrics:
             "the general executor.",
             registry=self.registry,
         )
+        self.check_rounds = Counter(
+            "gql_catalog_check_rounds",
+            "Rounds of the shared version and session checks of catalog reads "
+            "(gql.cache.checks): hits and misses per round tell how many reads share one.",
+            registry=self.registry,
+        )
         self.gauges = {
             name: Gauge(name, documentation, registry=self.registry, multiprocess_mode="livesum")
             for name, documentation in GAUGES.items()

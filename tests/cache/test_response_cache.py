@@ -371,5 +371,7 @@ async def test_metrics_count_what_the_cache_did(
     await _post(client, UPDATE)
     # when: /metrics is read (open in tests)
     text = (await client.get("/metrics")).text
-    # then: one miss (computed and kept), one hit, one request it did not handle
+    # then: one miss (computed and kept), one hit, one request it did not handle; each
+    # read checked in a round of its own (they came one after the other)
     assert _outcomes(text) == {"miss": 1.0, "hit": 1.0, "bypass": 1.0}
+    assert "gql_catalog_check_rounds_total 2.0" in text.splitlines()
