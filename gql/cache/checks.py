@@ -11,6 +11,7 @@ each, with the same guarantee.
 """
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,7 +100,8 @@ class SharedChecks:
         answer: asyncio.Future[Checked] = asyncio.get_running_loop().create_future()
         queue.waiting.append((check, answer))
         if queue.runner is None:
-            queue.runner = asyncio.create_task(self._run(queue))
+            # In a context of its own: it outlives the request that started it.
+            queue.runner = asyncio.create_task(self._run(queue), context=contextvars.Context())
         return await answer
 
     def _current(self) -> _Queue:

@@ -132,7 +132,9 @@ def _root_fields_within(
 
 
 # Request bodies whose cacheability is remembered (per process; at least as many as the
-# cache keeps, so that a hit never classifies its body again).
+# cache keeps, so that a hit never classifies its body again), up to this size each: what
+# is remembered holds the parsed document and variables.
+MEMO_BODY_BYTES = 16 * 1024
 MEMO_ENTRIES = 1024
 _UNSEEN: Any = object()
 
@@ -208,7 +210,8 @@ class CatalogReads:
         request = self._reads.get(digest, _UNSEEN)
         if request is _UNSEEN:
             request = self._catalog_read(body)
-            _remember(self._reads, self._reads_size, digest, request)
+            if len(body) <= MEMO_BODY_BYTES:
+                _remember(self._reads, self._reads_size, digest, request)
         if request is None:
             self._count("bypass")
             await self.app(scope, replay, send)
@@ -248,15 +251,14 @@ class CatalogReads:
         runs with, or None when it must read them itself (a bad token, an outage: it
         reports them)."""
         slot = self.store.slot(key) if self.store is not None else None
-        access = await self._access(
-            headers.get("authorization"), slot.product_ids if slot is not None else ()
-        )
+        asked = slot.product_ids if slot is not None else ()
+        access = await self._access(headers.get("authorization"), asked)
         if access is None:
             return None
         viewer, versions = access
         permission_scope = _scope_of(viewer, request)
         if self.store is not None and versions is not None:
-            entry = self.store.get(key, permission_scope, versions)
+            entry = self.store.get(key, permission_scope, asked, versions)
             cost = self._charge(request.cost, viewer, scope) if entry is not None else None
             if entry is not None and cost is not None:
                 _tell_record(request)

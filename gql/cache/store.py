@@ -22,7 +22,8 @@ class Entry:
     etag: bytes
 
     def fresh(self, product_ids: tuple[int, ...], now: CatalogVersions) -> bool:
-        """Whether nothing it depends on changed, by versions read for `product_ids`."""
+        """Whether nothing it depends on changed, by versions read for `product_ids` (which
+        must be its own products)."""
         return (
             self.edits == now.edits
             and self.product_ids == product_ids
@@ -70,11 +71,15 @@ class ResponseStore:
             self._slots.move_to_end(key)
         return slot
 
-    def get(self, key: bytes, scope: str, now: CatalogVersions) -> Entry | None:
-        """The answer for `key` and `scope` if nothing it depends on changed."""
+    def get(
+        self, key: bytes, scope: str, asked: tuple[int, ...], now: CatalogVersions
+    ) -> Entry | None:
+        """The answer for `key` and `scope` if nothing it depends on changed, by versions
+        read for the products `asked` (those of the slot when the check was asked: another
+        answer may have replaced them since)."""
         slot = self._slots.get(key)
         entry = slot.entries.get(scope) if slot is not None else None
-        if slot is None or entry is None or not entry.fresh(slot.product_ids, now):
+        if entry is None or not entry.fresh(asked, now):
             self.misses += 1
             return None
         self.hits += 1
@@ -82,7 +87,9 @@ class ResponseStore:
 
     def put(self, key: bytes, scope: str, entry: Entry) -> None:
         """Remember an answer, forgetting the least recently used bodies beyond the
-        bounds."""
+        bounds; an answer larger than the whole byte bound is not kept."""
+        if self.max_bytes is not None and len(entry.body) + ENTRY_OVERHEAD > self.max_bytes:
+            return
         slot = self._slots.get(key)
         if slot is None:
             slot = self._slots[key] = Slot()

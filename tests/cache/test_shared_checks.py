@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gql.cache.checks import Check, Checked, Round, SharedChecks
 from gql.cache.versions import CatalogVersions
 from gql.core.db import Database
+from gql.core.observability import RequestRecord, current_request
 from tests.conftest import StatementCounter
 from tests.factories import make_product, signed_in
 
@@ -166,3 +167,24 @@ async def test_a_session_ended_while_reads_queue_is_refused_to_the_reads_after_i
     # then: every read is refused
     for answer in answers:
         assert answer.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_rounds_run_outside_the_context_of_the_read_that_started_them(
+    db: Database,
+) -> None:
+    # given: a read that runs with a request of its own in context
+    seen: list[object] = []
+
+    async def read_round(product_ids: list[int] | None, session_ids: list[str]) -> Round:
+        seen.append(current_request.get())
+        return Round((1, 0), {}, {})
+
+    checks = SharedChecks(db, read_round)
+    token = current_request.set(RequestRecord("the-first-request"))
+    try:
+        # when: it starts a round
+        await checks.check(Check(()))
+    finally:
+        current_request.reset(token)
+    # then: the round (which may outlive it, serving later reads) does not carry its request
+    assert seen == [None]

@@ -16,7 +16,7 @@ def test_the_least_recently_used_bodies_go_beyond_the_count() -> None:
     store.put(b"b", "public", _entry(10))
     store.slot(b"a")  # used: b is now the oldest
     store.put(b"c", "public", _entry(10))
-    assert [store.get(key, "public", NOW) is not None for key in (b"a", b"b", b"c")] == [
+    assert [store.get(key, "public", (), NOW) is not None for key in (b"a", b"b", b"c")] == [
         True,
         False,
         True,
@@ -33,8 +33,8 @@ def test_the_least_recently_used_bodies_go_beyond_the_bytes() -> None:
     store.put(b"d", "inventory:read", _entry(1000))
     # then: the oldest went, as many as it took; the count of bytes follows
     assert len(store) == 2
-    assert store.get(b"c", "public", NOW) is not None
-    assert store.get(b"d", "inventory:read", NOW) is not None
+    assert store.get(b"c", "public", (), NOW) is not None
+    assert store.get(b"d", "inventory:read", (), NOW) is not None
     assert store.bytes == 3 * (1000 + ENTRY_OVERHEAD)
 
 
@@ -45,9 +45,23 @@ def test_an_answer_replaced_is_counted_once() -> None:
     assert store.bytes == 500 + ENTRY_OVERHEAD
 
 
-def test_one_answer_larger_than_the_bound_is_still_kept_alone() -> None:
-    store = ResponseStore(size=10, max_bytes=100)
-    store.put(b"a", "public", _entry(1000))
-    store.put(b"b", "public", _entry(1000))
+def test_an_answer_larger_than_the_whole_bound_is_not_kept() -> None:
+    store = ResponseStore(size=10, max_bytes=2000)
+    store.put(b"a", "public", _entry(100))
+    store.put(b"b", "public", _entry(5000))
     assert len(store) == 1
-    assert store.get(b"b", "public", NOW) is not None
+    assert store.get(b"a", "public", (), NOW) is not None
+    assert store.get(b"b", "public", (), NOW) is None
+
+
+def test_an_answer_is_checked_against_the_products_its_check_asked_about() -> None:
+    # given: an answer showing products 1 and 2, both at version 1
+    store = ResponseStore(size=10)
+    store.put(b"a", "public", Entry(1, None, (1, 2), 2, [], b"old", b'"old"'))
+    asked = store.slot(b"a").product_ids  # type: ignore[union-attr]
+    # when: while that read's check runs, another answer to the same body replaces it, one
+    # showing products 1 and 3 (3 at version 1, read before 3 changed to version 2)
+    store.put(b"a", "public", Entry(1, None, (1, 3), 2, [], b"new", b'"new"'))
+    # then: versions read for products 1 and 2 (sum 2) do not vouch for it
+    assert store.get(b"a", "public", asked, CatalogVersions(1, 1, 2)) is None
+    assert store.get(b"a", "public", (1, 3), CatalogVersions(1, 1, 2)) is not None
