@@ -63,7 +63,7 @@ from gql.graphql.execution.documents import (
     parse_document,
 )
 from gql.graphql.execution.limits import executed
-from gql.graphql.permissions import deciding, permissions_guarding
+from gql.graphql.permissions import CALLER, deciding, permissions_guarding
 from gql.graphql.schema import schema
 from gql.web.costbudget import CostBudget, caller_key
 from gql.web.middleware import GRAPHQL_PATH, read_body, replaying
@@ -357,6 +357,9 @@ class CatalogReads:
         picked = executed(measured, operation_name)
         if picked is None:
             return None
+        guarding = _guarding(query, self.settings.max_query_tokens)
+        if CALLER in guarding:
+            return None  # a guard decides by who the caller is: no answer is shared
         compiled = None
         if self.compiled:
             with contextlib.suppress(Unsupported):
@@ -364,7 +367,7 @@ class CatalogReads:
         return CatalogRead(
             operation.name.value if operation.name else None,
             picked[1].cost,
-            _guarding(query, self.settings.max_query_tokens),
+            guarding,
             compiled,
         )
 

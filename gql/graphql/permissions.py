@@ -25,8 +25,10 @@ from gql.graphql import compat
 
 ACCESS_KEY = "gql.access"
 PUBLIC = "public"
-# Stands for "any signed-in caller" among the permissions a guard names.
+# Among the permissions a guard names: "any signed-in caller", and "decided by who the
+# caller is" (a rule of another kind), which no two callers may share an answer under.
 SIGNED_IN = "(signed in)"
+CALLER = "(the caller)"
 
 
 def public() -> Mapping[str, Any]:
@@ -156,18 +158,22 @@ class _GuardCollector(Visitor):
 
 
 def _named(rule: BasePermission) -> frozenset[str]:
-    """What a guard's decision depends on: the permissions it names, or being signed in."""
-    if isinstance(rule, HasPermission):
+    """What a guard's decision depends on: the permissions it names, being signed in, or
+    (any other rule, subclasses of these included: they may decide otherwise) who the
+    caller is."""
+    if type(rule) is HasPermission:
         return frozenset({rule.permission})
-    if isinstance(rule, HasAnyPermission):
+    if type(rule) is HasAnyPermission:
         return frozenset(rule.permissions)
-    return frozenset({SIGNED_IN})
+    if type(rule) is IsAuthenticated:
+        return frozenset({SIGNED_IN})
+    return frozenset({CALLER})
 
 
 def permissions_guarding(schema: GraphQLSchema, document: DocumentNode) -> frozenset[str]:
     """The permissions that guard the fields a document selects (SIGNED_IN for a guard
-    that admits any signed-in caller): all that its result can depend on, of whatever the
-    caller holds."""
+    that admits any signed-in caller, CALLER for one that decides by who they are): all
+    that its result can depend on, of whatever the caller holds."""
     type_info = TypeInfo(schema)
     collector = _GuardCollector(type_info)
     visit(document, TypeInfoVisitor(type_info, collector))

@@ -19,7 +19,7 @@ from gql.core.errors import BadUserInput, ErrorCode, Forbidden, RequestError, Un
 from gql.graphql import compat
 from gql.graphql.context import Context, Info
 from gql.graphql.ids import parse_id
-from gql.graphql.permissions import permissions_guarding, requires
+from gql.graphql.permissions import CALLER, permissions_guarding, requires
 from gql.inventory.events import StockEventData
 from gql.inventory.ledger import START, Position
 from gql.inventory.types import StockEvent
@@ -238,6 +238,8 @@ def _group(
         needed = _NEEDED[target.query] = permissions_guarding(
             compat.raw_info(info).schema, operation_document(info)
         )
+    if CALLER in needed:
+        return None  # a guard decides by who the caller is: nobody may share their events
     scope = held & needed
     key = (
         "stockChanged",

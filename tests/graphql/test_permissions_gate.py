@@ -11,7 +11,10 @@ from gql.auth.sessions import Viewer
 from gql.cli import export_permissions_text
 from gql.graphql import compat
 from gql.graphql.permissions import (
+    CALLER,
     SIGNED_IN,
+    Guard,
+    IsAuthenticated,
     authenticated,
     deciding,
     field_access,
@@ -92,6 +95,14 @@ def test_permission_matrix_is_current() -> None:
     )
 
 
+class OwnerOnly(IsAuthenticated):
+    """A rule of another kind: it decides by who the caller is."""
+
+    def decide(self, viewer: Viewer | None, granted: frozenset[str]) -> bool:
+        """Only the first user."""
+        return viewer is not None and viewer.user.id == 1
+
+
 def test_what_a_documents_guards_decide_on_tells_callers_apart_only_by_it() -> None:
     # given: a throwaway schema with a field of each kind of guard
     @strawberry.type
@@ -112,6 +123,10 @@ def test_what_a_documents_guards_decide_on_tells_callers_apart_only_by_it() -> N
         def signed_in(self) -> int:
             return 4
 
+        @strawberry.field(extensions=[Guard(OwnerOnly())])
+        def mine(self) -> int:
+            return 5
+
     core = compat.core_schema(strawberry.Schema(query=Query))
 
     def guarding(query: str) -> frozenset[str]:
@@ -125,6 +140,7 @@ def test_what_a_documents_guards_decide_on_tells_callers_apart_only_by_it() -> N
     assert guarding("{ one }") == {"inventory:read"}
     assert guarding("{ either openOnPurpose }") == {"order:create", "order:manage"}
     assert guarding("{ signedIn }") == {SIGNED_IN}
+    assert guarding("{ mine openOnPurpose }") == {CALLER}
     # and callers differ only in what those guards decide on
     assert deciding(None, guarding("{ openOnPurpose }")) == frozenset()
     assert deciding(caller("inventory:read"), guarding("{ openOnPurpose }")) == frozenset()
