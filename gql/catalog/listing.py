@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 
 from gql.catalog.models import Product, ProductImage
 from gql.catalog.validation import MAX_PRICE, MAX_SEARCH
+from gql.core.db import among, list_parameter
 from gql.core.driver import read_rows
 from gql.core.errors import BadUserInput
 from gql.core.text import has_control_characters
@@ -168,13 +169,6 @@ class ProductRow(NamedTuple):
 
 IMAGE_COLUMNS = [getattr(ProductImage, name) for name in ImageRow._fields]
 _IMAGES_IN_ORDER = (ProductImage.product_id, ProductImage.position, ProductImage.id)
-# PostgreSQL takes the ids as one array: the same statement for any number of products
-# (an IN list is rendered anew for every request).
-_IMAGES_OF_ARRAY = (
-    select(*IMAGE_COLUMNS)
-    .where(ProductImage.product_id == any_(bindparam("product_ids", type_=ARRAY(Integer))))
-    .order_by(*_IMAGES_IN_ORDER)
-)
 PRODUCT_COLUMNS = [getattr(Product, name) for name in ProductRow._fields]
 # One product's row (bound parameter: id).
 PRODUCT_BY_ID = select(*PRODUCT_COLUMNS).where(Product.id == bindparam("id", type_=Integer))
@@ -229,17 +223,21 @@ async def images_by_ids(session: AsyncSession, image_ids: list[int]) -> dict[int
     return {row.id: ImageRow._make(row) for row in rows}
 
 
+@cache
+def _images_of(dialect: str) -> Executable:
+    # The ids as one list parameter: the same statement for any number of products (an IN
+    # list is rendered anew for every request).
+    return (
+        select(*IMAGE_COLUMNS)
+        .where(among(ProductImage.product_id, "product_ids", Integer, dialect))
+        .order_by(*_IMAGES_IN_ORDER)
+    )
+
+
 def images_statement(dialect: str, product_ids: list[int]) -> tuple[Executable, dict[str, Any]]:
     """The statement reading the images of these products in position order, with its
     parameters."""
-    if dialect == "postgresql":
-        return _IMAGES_OF_ARRAY, {"product_ids": product_ids}
-    in_order = (
-        select(*IMAGE_COLUMNS)
-        .where(ProductImage.product_id.in_(product_ids))
-        .order_by(*_IMAGES_IN_ORDER)
-    )
-    return in_order, {}
+    return _images_of(dialect), {"product_ids": list_parameter(dialect, product_ids)}
 
 
 def group_images(
@@ -262,9 +260,4 @@ async def images_of_products(
         return {}
     connection = await session.connection()
     statement, params = images_statement(connection.dialect.name, wanted)
-    rows: Iterable[Sequence[Any]]
-    if params:
-        rows = await read_rows(session, statement, params)
-    else:
-        rows = await connection.execute(statement)
-    return group_images(wanted, rows)
+    return group_images(wanted, await read_rows(session, statement, params))
